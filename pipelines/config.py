@@ -1,0 +1,264 @@
+"""The pipeline's parameters (SPEC §2): one YAML file, validated at start-up.
+
+`load_config()` reads `ACCOUNTS_CONFIG` (default: the packaged `default_config.yaml`), merges it over
+the defaults and validates every value; a bad file raises `ConfigError` listing each bad key.
+`dbt_vars()` turns the validated config into the `--vars` the dbt project reads, so every parameter
+has exactly one home: this model and its default file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
+GRADES = ("AA", "A", "B", "C", "D")
+SEGMENTS = ("Secure", "Complacent", "At-risk", "Defector")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names every bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BestInClass(_Strict):
+    statistic: Literal["quantile", "max"] = "quantile"
+    quantile: float = Field(0.90, gt=0, le=1)
+    min_peers: int = Field(5, ge=1)
+
+
+class Achievement(_Strict):
+    prior: float = Field(0.15, ge=0, le=1)
+    shrinkage_weight: float = Field(20, ge=0)
+
+
+class ContactEconomics(_Strict):
+    contacts_per_working_day: float = Field(30, gt=0)
+    working_days_per_year: float = Field(213, gt=0, le=366)
+    manager_annual_cost: float = Field(89_000, ge=0)
+
+
+class AtRisk(_Strict):
+    recency_days: int = Field(180, gt=0)
+    decline_ratio: float = Field(0.70, gt=0, le=1)
+    dissatisfier_contacts: int = Field(2, ge=1)
+    dissatisfier_window_days: int = Field(90, gt=0)
+    gap_multiple: float = Field(2.0, gt=0)
+    gap_min_days: int = Field(60, ge=0)
+
+
+class Defection(_Strict):
+    priors: dict[str, float] = {"Secure": 0.02, "Complacent": 0.10, "At-risk": 0.35, "Defector": 1.0}
+    shrinkage_weight: float = Field(20, ge=0)
+
+    @field_validator("priors")
+    @classmethod
+    def _every_segment(cls, priors: dict[str, float]) -> dict[str, float]:
+        if set(priors) != set(SEGMENTS):
+            raise ValueError(f"needs exactly the segments {list(SEGMENTS)}, got {sorted(priors)}")
+        for segment, prior in priors.items():
+            if not 0 <= prior <= 1:
+                raise ValueError(f"prior of {segment} must lie in [0, 1], got {prior}")
+        return priors
+
+
+class ContactDrivers(_Strict):
+    min_support: int = Field(20, ge=1)
+    dissatisfier_lift: float = Field(1.25, gt=0)
+    satisfier_lift: float = Field(0.80, gt=0)
+
+
+class ImpactStudy(_Strict):
+    programme_start_date: dt.date | None = None
+
+
+class Settings(_Strict):
+    """Every parameter of SPEC §2, with its default."""
+
+    revenue_window_months: int = Field(12, ge=1, le=120)
+    employee_size_bands: list[int] = [1, 10, 50, 100, 250, 500, 1000, 5000]
+    best_in_class: BestInClass = BestInClass()
+    actual_class_thresholds: list[float] = [1000, 3000, 15000, 25000]
+    incremental_class_shares: dict[int, float] = {5: 0.05, 4: 0.15, 3: 0.25, 2: 0.25, 1: 0.30}
+    grade_map: dict[str, list[int]] = {
+        "AA": [55, 54, 53, 52],
+        "A": [51, 45, 44, 43, 42],
+        "B": [41, 35, 34, 33, 32, 31],
+        "C": [25, 24, 23, 22, 21],
+        "D": [15, 14, 13, 12, 11],
+    }
+    achievement: Achievement = Achievement()
+    contact_economics: ContactEconomics = ContactEconomics()
+    planned_contacts_per_year: dict[str, float] = {"AA": 52, "A": 36, "B": 24, "C": 12, "D": 6}
+    at_risk: AtRisk = AtRisk()
+    dissatisfier_reason_codes: list[str] = [
+        "delayed_shipment", "damaged_product", "lack_of_follow_up", "pricing_complaint",
+        "product_unavailable", "billing_error", "service_complaint", "no_rep_contact",
+    ]  # fmt: skip
+    satisfier_reason_codes: list[str] = [
+        "technical_support", "delivery_notification", "product_knowledge",
+        "personal_relationship", "customer_service",
+    ]  # fmt: skip
+    defection: Defection = Defection()
+    contact_drivers: ContactDrivers = ContactDrivers()
+    impact_study: ImpactStudy = ImpactStudy()
+
+    @field_validator("employee_size_bands")
+    @classmethod
+    def _bands_increase(cls, bands: list[int]) -> list[int]:
+        if not bands or bands[0] != 1 or any(b <= a for a, b in zip(bands, bands[1:], strict=False)):
+            raise ValueError("must start at 1 and strictly increase, e.g. [1, 10, 50, ...]")
+        return bands
+
+    @field_validator("actual_class_thresholds")
+    @classmethod
+    def _four_increasing_thresholds(cls, thresholds: list[float]) -> list[float]:
+        if len(thresholds) != 4 or any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            raise ValueError("needs four strictly increasing lower edges (classes 2..5)")
+        return thresholds
+
+    @field_validator("incremental_class_shares")
+    @classmethod
+    def _shares_sum_to_one(cls, shares: dict[int, float]) -> dict[int, float]:
+        if set(shares) != {1, 2, 3, 4, 5}:
+            raise ValueError(f"needs classes 1..5, got {sorted(shares)}")
+        if any(s <= 0 for s in shares.values()) or abs(sum(shares.values()) - 1) > 1e-9:
+            raise ValueError("shares must be positive and sum to 1")
+        return shares
+
+    @field_validator("grade_map")
+    @classmethod
+    def _grade_map_covers_every_cell(cls, grade_map: dict[str, list[int]]) -> dict[str, list[int]]:
+        if set(grade_map) != set(GRADES):
+            raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(grade_map)}")
+        cells = [cell for cells in grade_map.values() for cell in cells]
+        expected = {a * 10 + i for a in range(1, 6) for i in range(1, 6)}
+        if sorted(cells) != sorted(expected):
+            missing = sorted(expected - set(cells))
+            duplicated = sorted({c for c in cells if cells.count(c) > 1})
+            unknown = sorted(set(cells) - expected)
+            raise ValueError(
+                "must map each of the 25 cells 11..55 to exactly one grade "
+                f"(missing {missing}, duplicated {duplicated}, unknown {unknown})"
+            )
+        return grade_map
+
+    @field_validator("planned_contacts_per_year")
+    @classmethod
+    def _every_grade_planned(cls, planned: dict[str, float]) -> dict[str, float]:
+        if set(planned) != set(GRADES):
+            raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(planned)}")
+        if any(v <= 0 for v in planned.values()):
+            raise ValueError("planned contacts must be positive")
+        return planned
+
+    @model_validator(mode="after")
+    def _reason_code_lists_disjoint(self) -> Settings:
+        both = set(self.dissatisfier_reason_codes) & set(self.satisfier_reason_codes)
+        if both:
+            raise ValueError(f"reason codes listed as both satisfier and dissatisfier: {sorted(both)}")
+        return self
+
+    @property
+    def contacts_per_manager_year(self) -> float:
+        ce = self.contact_economics
+        return ce.contacts_per_working_day * ce.working_days_per_year
+
+    def grade_of_cell(self) -> dict[int, str]:
+        return {cell: grade for grade, cells in self.grade_map.items() for cell in cells}
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in (
+            "grade_map", "planned_contacts_per_year", "incremental_class_shares", "priors"
+        ):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> Settings:
+    """Validate a parsed YAML mapping (merged over the defaults); raise ConfigError on bad values."""
+    defaults = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    try:
+        return Settings.model_validate(_deep_merge(defaults, raw or {}))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            problems.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
+        raise ConfigError(f"invalid configuration in {source}:\n" + "\n".join(problems)) from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load the config named by `path`, else `ACCOUNTS_CONFIG`, else the packaged defaults."""
+    path = Path(path or os.environ.get("ACCOUNTS_CONFIG") or DEFAULT_CONFIG_PATH)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (set ACCOUNTS_CONFIG to an existing file)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of parameters")
+    return parse_config(raw, source=str(path))
+
+
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """The parameters the dbt models read with `var(...)`, flat and JSON-serialisable."""
+    grade_of_cell = settings.grade_of_cell()
+    return {
+        "revenue_window_months": settings.revenue_window_months,
+        "employee_size_bands": settings.employee_size_bands,
+        "bic_statistic": settings.best_in_class.statistic,
+        "bic_quantile": settings.best_in_class.quantile,
+        "bic_min_peers": settings.best_in_class.min_peers,
+        "actual_class_thresholds": settings.actual_class_thresholds,
+        # cumulative top shares: class 5 if top_share <= c5, 4 if <= c4, ...
+        "incremental_class_cutoffs": _cumulative_cutoffs(settings.incremental_class_shares),
+        "incremental_class_shares": {str(k): v for k, v in settings.incremental_class_shares.items()},
+        "grade_of_cell": {str(cell): grade for cell, grade in sorted(grade_of_cell.items())},
+        "achievement_prior": settings.achievement.prior,
+        "achievement_weight": settings.achievement.shrinkage_weight,
+        "contacts_per_working_day": settings.contact_economics.contacts_per_working_day,
+        "working_days_per_year": settings.contact_economics.working_days_per_year,
+        "manager_annual_cost": settings.contact_economics.manager_annual_cost,
+        "planned_contacts_per_year": settings.planned_contacts_per_year,
+        "at_risk_recency_days": settings.at_risk.recency_days,
+        "at_risk_decline_ratio": settings.at_risk.decline_ratio,
+        "at_risk_dissatisfier_contacts": settings.at_risk.dissatisfier_contacts,
+        "at_risk_dissatisfier_window_days": settings.at_risk.dissatisfier_window_days,
+        "at_risk_gap_multiple": settings.at_risk.gap_multiple,
+        "at_risk_gap_min_days": settings.at_risk.gap_min_days,
+        "dissatisfier_reason_codes": settings.dissatisfier_reason_codes,
+        "satisfier_reason_codes": settings.satisfier_reason_codes,
+        "defection_priors": settings.defection.priors,
+        "defection_weight": settings.defection.shrinkage_weight,
+        "driver_min_support": settings.contact_drivers.min_support,
+        "driver_dissatisfier_lift": settings.contact_drivers.dissatisfier_lift,
+        "driver_satisfier_lift": settings.contact_drivers.satisfier_lift,
+        "programme_start_date": (
+            settings.impact_study.programme_start_date.isoformat()
+            if settings.impact_study.programme_start_date
+            else None
+        ),
+    }
+
+
+def _cumulative_cutoffs(shares: dict[int, float]) -> dict[str, float]:
+    cutoffs, running = {}, 0.0
+    for cls in (5, 4, 3, 2):
+        running += shares[cls]
+        cutoffs[str(cls)] = round(running, 12)
+    return cutoffs

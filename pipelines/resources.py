@@ -1,0 +1,53 @@
+"""Resources: the warehouse (paths, config, the single-writer connection) and dbt."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+from pipelines import paths
+from pipelines.config import Settings, load_config
+
+
+class WarehouseResource(ConfigurableResource):
+    """Where the pipeline reads and writes. Empty fields fall back to the environment variables
+    `ACCOUNTS_LANDING_DIR`, `ACCOUNTS_WAREHOUSE_DIR`, `ACCOUNTS_CONFIG`, read at run time."""
+
+    landing_dir: str = ""
+    warehouse_dir: str = ""
+    config_path: str = ""
+
+    def landing(self) -> Path:
+        return Path(self.landing_dir).resolve() if self.landing_dir else paths.landing_dir()
+
+    def directory(self) -> Path:
+        return Path(self.warehouse_dir).resolve() if self.warehouse_dir else paths.warehouse_dir()
+
+    def warehouse_path(self) -> Path:
+        return self.directory() / paths.WAREHOUSE_FILE
+
+    def published_path(self) -> Path:
+        return self.directory() / paths.PUBLISHED_FILE
+
+    def settings(self) -> Settings:
+        return load_config(self.config_path or None)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection; closed on exit so dbt (another process) can open the file."""
+        self.directory().mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.warehouse_path()), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def export_for_dbt(self) -> None:
+        """dbt runs in a subprocess that inherits this environment; its profile reads this."""
+        self.directory().mkdir(parents=True, exist_ok=True)
+        os.environ["ACCOUNTS_WAREHOUSE_PATH"] = str(self.warehouse_path())

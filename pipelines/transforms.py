@@ -1,0 +1,125 @@
+"""The dbt project as Dagster assets: every model an asset, every dbt test an asset check.
+
+Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Python module
+assignment sits between them: worth and economics -> assignment -> modules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines import paths
+from pipelines.config import dbt_vars
+from pipelines.partitions import month_range, monthly_partitions
+from pipelines.resources import WarehouseResource
+
+AFTER_ASSIGNMENT = "tag:after_assignment"
+ASSIGNMENT_HISTORY_KEY = AssetKey("module_assignment_history")
+
+dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR)
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> None:
+    """Parse the dbt project when its manifest is missing or older than any project file, so a
+    fresh clone, the CLI and tests load the same asset graph `dagster dev` shows."""
+    manifest = project.manifest_path
+    sources = [
+        p
+        for folder in ("models", "macros", "tests")
+        for p in (project.project_dir / folder).rglob("*")
+        if p.is_file()
+    ] + [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
+    newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        WarehouseResource().export_for_dbt()
+        project.preparer.prepare(project)
+
+
+ensure_manifest()
+
+
+class AccountsDbtTranslator(DagsterDbtTranslator):
+    """Raw sources are the ingestion assets; the assignment source is the assignment asset."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == "assignment":
+                return ASSIGNMENT_HISTORY_KEY
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "transforms"
+
+
+translator = AccountsDbtTranslator()
+
+
+def _build(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """One `dbt build` (models and their tests) for the run's whole month range."""
+    month_from, month_to = month_range(context.partition_key_range)
+    variables = {**dbt_vars(warehouse.settings()), "month_from": month_from, "month_to": month_to}
+    warehouse.export_for_dbt()
+    context.log.info(f"dbt build for months {month_from}..{month_to}")
+    yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=AFTER_ASSIGNMENT,
+    name="worth_and_economics",
+    partitions_def=monthly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+)
+def worth_and_economics(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=AFTER_ASSIGNMENT,
+    name="modules_and_scorecards",
+    partitions_def=monthly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+)
+def modules_and_scorecards(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    yield from _build(context, dbt, warehouse)
+
+
+def mart_tables() -> list[str]:
+    """The marts dbt builds, i.e. the tables the published file holds, in a stable order."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return sorted(
+        node["alias"] or node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    )
+
+
+def descriptions() -> dict[str, tuple[str, dict[str, str]]]:
+    """Table -> (description, {column: description}) of every mart, from the dbt yml docs."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return {
+        node["alias"] or node["name"]: (
+            node.get("description") or "",
+            {name: col.get("description") or "" for name, col in node["columns"].items()},
+        )
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }

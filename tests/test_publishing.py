@@ -24,7 +24,7 @@ def warehouse(tmp_path):
     con.execute("CREATE SCHEMA marts")
     con.execute(
         "CREATE TABLE marts.scores AS SELECT * FROM (VALUES "
-        "(DATE '2024-01-31', 'C2', 2.0), (DATE '2024-02-29', 'C1', 1.0), "
+        "(DATE '2024-01-31', 'C2', 2.0::DOUBLE), (DATE '2024-02-29', 'C1', 1.0), "
         "(DATE '2024-01-31', 'C1', 3.0)) t(as_of_date, customer_id, score)"
     )
     con.execute(

@@ -1,6 +1,5 @@
 """The module-assignment asset: the pure algorithm run month by month (SPEC §6)."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 

@@ -1,10 +1,10 @@
 """The code location: every asset, check, job and resource of the pipeline."""
 
-from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
+from pipelines import paths
 from pipelines.assignment import module_assignment_history
 from pipelines.ingest import raw_assets
 from pipelines.partitions import monthly_partitions
@@ -39,7 +39,10 @@ defs = Definitions(
     ],
     asset_checks=BLOCKING_CHECKS,
     jobs=[ingest_job, monthly_job],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project), "warehouse": WarehouseResource()},
+    resources={
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=paths.DBT_EXECUTABLE),
+        "warehouse": WarehouseResource(),
+    },
     # One process writes the DuckDB warehouse at a time: run every step in the run's process.
     executor=in_process_executor,
 )

@@ -1,6 +1,5 @@
 """One asset per landing dataset: load new landing files into `raw.<dataset>` (SPEC §1)."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 

@@ -4,10 +4,13 @@ one, because dbt runs in its own working directory."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "transforms"
+# the dbt of this interpreter's environment, whether or not it is on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 WAREHOUSE_FILE = "warehouse.duckdb"  # the working warehouse: raw, staging, history; one writer
 PUBLISHED_FILE = "accounts.duckdb"  # the published file BI tools open read-only
 

@@ -2,7 +2,6 @@
 then swap it in. A failing check stops the run before `published_warehouse`, so the published file
 stays exactly as it was."""
 
-from __future__ import annotations
 
 import json
 

@@ -1,6 +1,5 @@
 """Resources: the warehouse (paths, config, the single-writer connection) and dbt."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Iterator

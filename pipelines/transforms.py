@@ -4,9 +4,9 @@ Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Pytho
 assignment sits between them: worth and economics -> assignment -> modules.
 """
 
-from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,7 +37,11 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
     newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
         WarehouseResource().export_for_dbt()
-        project.preparer.prepare(project)
+        subprocess.run(
+            [paths.DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+             "--profiles-dir", str(project.project_dir)],
+            check=True,
+        )  # fmt: skip
 
 
 ensure_manifest()

@@ -1,0 +1,45 @@
+-- Achievement probability per snapshot D and incremental class c (SPEC §4.5), learned from the
+-- history date D0 = D - window: over customers graded at both dates with incremental(D0) > 0,
+-- r = clamp((actual(D) - actual(D0)) / incremental(D0), 0, 1);
+-- p_c = (sum r + weight * prior) / (n_c + weight), with c the class at D0.
+{%- set prior = (var('achievement_prior') | float | string) ~ '::double' %}
+{%- set weight = (var('achievement_weight') | float | string) ~ '::double' %}
+with outcomes as (
+    select
+        d.as_of_date,
+        h.incremental_class,
+        least(greatest(
+            (g.actual_revenue - h.actual_revenue)::double / h.incremental_revenue, 0), 1
+        ) as achieved_share
+    from {{ ref('int_as_of_dates') }} as d
+    inner join {{ ref('int_customer_grading') }} as h on h.grading_date = d.history_date
+    inner join {{ ref('int_customer_grading') }} as g
+        on g.grading_date = d.as_of_date and g.customer_id = h.customer_id
+    where h.incremental_revenue > 0
+),
+
+classes as (
+    select d.as_of_date, d.history_date, c.incremental_class
+    from {{ ref('int_as_of_dates') }} as d
+    cross join (select unnest(range(1, 6))::integer as incremental_class) as c
+),
+
+per_class as (
+    select as_of_date, incremental_class, count(*) as customers, sum(achieved_share) as achieved
+    from outcomes
+    group by all
+)
+
+select
+    c.as_of_date,
+    c.history_date,
+    c.incremental_class,
+    coalesce(p.customers, 0) as history_customers,
+    coalesce(p.achieved, 0) as achieved_share_sum,
+    case
+        when coalesce(p.customers, 0) + {{ weight }} = 0 then {{ prior }}
+        else (coalesce(p.achieved, 0) + {{ weight }} * {{ prior }})
+            / (coalesce(p.customers, 0) + {{ weight }})
+    end as achievement_probability
+from classes as c
+left join per_class as p using (as_of_date, incremental_class)

@@ -1,0 +1,4 @@
+select
+    customer_id,
+    manager_id
+from {{ source('raw', 'assignments') }}

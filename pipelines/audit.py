@@ -18,7 +18,7 @@ def contract_violations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         if table not in present:
             failures[table] = "table missing from the publication"
             continue
-        frame = con.execute(f"SELECT * FROM main.{table}").pl()
+        frame = con.sql(f"SELECT * FROM main.{table}").pl()
         try:
             schema.validate(frame, lazy=True)
         except pandera.errors.SchemaErrors as exc:

@@ -32,7 +32,10 @@ def _failure_messages(result) -> list[str]:
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
-            messages.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+            error = event.step_failure_data.error
+            while error.cause:  # the user code's own error, not Dagster's wrapper
+                error = error.cause
+            messages.append(f"{event.step_key}: {error.message.strip()}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -81,8 +84,6 @@ def ingest(verbose: bool) -> None:
 
 
 def compute(month_from: str, month_to: str, verbose: bool) -> None:
-    from dagster import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
     from pipelines.definitions import MONTHLY_JOB
     from pipelines.partitions import partition_of_month
 
@@ -91,7 +92,9 @@ def compute(month_from: str, month_to: str, verbose: bool) -> None:
     if start == end:
         _execute(MONTHLY_JOB, verbose, partition_key=start)
     else:  # one run for the whole range (single-run backfill policy)
-        tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+        # Dagster's documented run tags for a partition range (what a UI backfill sets)
+        tags = {"dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end}  # fmt: skip
         _execute(MONTHLY_JOB, verbose, tags=tags)
 
 

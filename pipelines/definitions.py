@@ -1,6 +1,5 @@
 """The code location: every asset, check, job and resource of the pipeline."""
 
-
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 

@@ -1,4 +1,6 @@
-{#- The run's month range (SPEC §3): vars month_from / month_to as YYYY-MM; a missing bound
+{#- The run's month range (SPEC §3): vars month_from / month_to as YYYY-MM, else the environment
+    variables ACCOUNTS_MONTH_FROM / ACCOUNTS_MONTH_TO (what the pipeline sets: unlike vars, a new
+    value does not make dbt re-parse the whole project); a missing bound
     falls back to the month of the latest loaded transaction (month_from falls back to month_to
     first, so `--vars '{month_to: 2024-05}'` alone runs that single month).
     Returns SQL expressions of type DATE (first day of the month), used by int_as_of_dates and by
@@ -6,6 +8,9 @@
 
 {% macro _month_var(name) -%}
     {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {%- set value = env_var('ACCOUNTS_' ~ (name | upper), '') -%}
+    {%- endif -%}
     {%- if value is none or (value is string and value | trim == '') -%}
         {{ return(none) }}
     {%- endif -%}

@@ -1,6 +1,5 @@
 """The module-assignment asset: the pure algorithm run month by month (SPEC §6)."""
 
-
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
 from pipelines.ingest import raw_asset_key
@@ -12,7 +11,11 @@ from pipelines.transforms import ASSIGNMENT_HISTORY_KEY
 
 @asset(
     key=ASSIGNMENT_HISTORY_KEY,
-    deps=[AssetKey("customer_worth"), raw_asset_key("account_managers"), raw_asset_key("assignments")],
+    deps=[
+        AssetKey("customer_worth"),
+        raw_asset_key("account_managers"),
+        raw_asset_key("assignments"),
+    ],
     partitions_def=monthly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="marts",

@@ -58,7 +58,8 @@ def assignment_balance_violations(con: duckdb.DuckDBPyConnection) -> list[dict]:
         SELECT as_of_date, manager_id, grade, held, n, m FROM grid
         WHERE held NOT BETWEEN n // m AND (n + m - 1) // m
         UNION ALL
-        SELECT t.as_of_date, t.manager_id, 'all', t.held, s.n, t.m FROM totals t JOIN sizes s USING (as_of_date)
+        SELECT t.as_of_date, t.manager_id, 'all', t.held, s.n, t.m
+        FROM totals t JOIN sizes s USING (as_of_date)
         WHERE t.held NOT BETWEEN s.n // t.m AND (s.n + t.m - 1) // t.m
         ORDER BY ALL
         """

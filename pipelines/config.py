@@ -56,7 +56,12 @@ class AtRisk(_Strict):
 
 
 class Defection(_Strict):
-    priors: dict[str, float] = {"Secure": 0.02, "Complacent": 0.10, "At-risk": 0.35, "Defector": 1.0}
+    priors: dict[str, float] = {
+        "Secure": 0.02,
+        "Complacent": 0.10,
+        "At-risk": 0.35,
+        "Defector": 1.0,
+    }
     shrinkage_weight: float = Field(20, ge=0)
 
     @field_validator("priors")
@@ -114,14 +119,20 @@ class Settings(_Strict):
     @field_validator("employee_size_bands")
     @classmethod
     def _bands_increase(cls, bands: list[int]) -> list[int]:
-        if not bands or bands[0] != 1 or any(b <= a for a, b in zip(bands, bands[1:], strict=False)):
+        if (
+            not bands
+            or bands[0] != 1
+            or any(b <= a for a, b in zip(bands, bands[1:], strict=False))
+        ):
             raise ValueError("must start at 1 and strictly increase, e.g. [1, 10, 50, ...]")
         return bands
 
     @field_validator("actual_class_thresholds")
     @classmethod
     def _four_increasing_thresholds(cls, thresholds: list[float]) -> list[float]:
-        if len(thresholds) != 4 or any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        if len(thresholds) != 4 or any(
+            b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)
+        ):
             raise ValueError("needs four strictly increasing lower edges (classes 2..5)")
         return thresholds
 
@@ -164,7 +175,9 @@ class Settings(_Strict):
     def _reason_code_lists_disjoint(self) -> Settings:
         both = set(self.dissatisfier_reason_codes) & set(self.satisfier_reason_codes)
         if both:
-            raise ValueError(f"reason codes listed as both satisfier and dissatisfier: {sorted(both)}")
+            raise ValueError(
+                f"reason codes listed as both satisfier and dissatisfier: {sorted(both)}"
+            )
         return self
 
     @property
@@ -179,8 +192,11 @@ class Settings(_Strict):
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in (
-            "grade_map", "planned_contacts_per_year", "incremental_class_shares", "priors"
+        if (
+            isinstance(value, dict)
+            and isinstance(merged.get(key), dict)
+            and key
+            not in ("grade_map", "planned_contacts_per_year", "incremental_class_shares", "priors")
         ):
             merged[key] = _deep_merge(merged[key], value)
         else:
@@ -205,7 +221,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load the config named by `path`, else `ACCOUNTS_CONFIG`, else the packaged defaults."""
     path = Path(path or os.environ.get("ACCOUNTS_CONFIG") or DEFAULT_CONFIG_PATH)
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (set ACCOUNTS_CONFIG to an existing file)")
+        raise ConfigError(
+            f"config file not found: {path} (set ACCOUNTS_CONFIG to an existing file)"
+        )
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -227,7 +245,9 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "actual_class_thresholds": settings.actual_class_thresholds,
         # cumulative top shares: class 5 if top_share <= c5, 4 if <= c4, ...
         "incremental_class_cutoffs": _cumulative_cutoffs(settings.incremental_class_shares),
-        "incremental_class_shares": {str(k): v for k, v in settings.incremental_class_shares.items()},
+        "incremental_class_shares": {
+            str(k): v for k, v in settings.incremental_class_shares.items()
+        },
         "grade_of_cell": {str(cell): grade for cell, grade in sorted(grade_of_cell.items())},
         "achievement_prior": settings.achievement.prior,
         "achievement_weight": settings.achievement.shrinkage_weight,

@@ -1,6 +1,5 @@
 """One asset per landing dataset: load new landing files into `raw.<dataset>` (SPEC §1)."""
 
-
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
 from pipelines.ingestion import ingest_dataset

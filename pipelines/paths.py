@@ -16,11 +16,15 @@ PUBLISHED_FILE = "accounts.duckdb"  # the published file BI tools open read-only
 
 
 def landing_dir() -> Path:
-    return Path(os.environ.get("ACCOUNTS_LANDING_DIR") or PROJECT_ROOT / "data" / "landing").resolve()
+    return Path(
+        os.environ.get("ACCOUNTS_LANDING_DIR") or PROJECT_ROOT / "data" / "landing"
+    ).resolve()
 
 
 def warehouse_dir() -> Path:
-    return Path(os.environ.get("ACCOUNTS_WAREHOUSE_DIR") or PROJECT_ROOT / "data" / "warehouse").resolve()
+    return Path(
+        os.environ.get("ACCOUNTS_WAREHOUSE_DIR") or PROJECT_ROOT / "data" / "warehouse"
+    ).resolve()
 
 
 def warehouse_path() -> Path:

@@ -2,7 +2,6 @@
 then swap it in. A failing check stops the run before `published_warehouse`, so the published file
 stays exactly as it was."""
 
-
 import json
 
 import duckdb
@@ -20,10 +19,15 @@ from dagster import (
 )
 
 from pipelines.audit import assignment_balance_violations, contract_violations
-from pipelines.partitions import month_range, months_between, monthly_partitions
+from pipelines.partitions import month_range, monthly_partitions, months_between
 from pipelines.publishing import record_checks_passed, stage_publication, staged_path_for, swap_in
 from pipelines.resources import WarehouseResource
-from pipelines.transforms import descriptions, mart_tables, modules_and_scorecards, worth_and_economics
+from pipelines.transforms import (
+    descriptions,
+    mart_tables,
+    modules_and_scorecards,
+    worth_and_economics,
+)
 
 STAGED_KEY = AssetKey("staged_publication")
 
@@ -63,7 +67,9 @@ def _staged(warehouse: WarehouseResource) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(staged_path_for(warehouse.published_path())), read_only=True)
 
 
-@asset_check(asset=STAGED_KEY, blocking=True, description="Pandera contracts of every published table.")
+@asset_check(
+    asset=STAGED_KEY, blocking=True, description="Pandera contracts of every published table."
+)
 def published_contracts(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:

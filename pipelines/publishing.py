@@ -167,7 +167,12 @@ def _append_publication(
     ).fetchone()[0]
     as_of_union = " UNION ".join(f"SELECT as_of_date FROM pub.main.{t}" for t in tables)
     as_of_dates = (
-        [r[0] for r in con.execute(f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1").fetchall()]
+        [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1"
+            ).fetchall()
+        ]
         if tables
         else []
     )

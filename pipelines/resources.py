@@ -1,6 +1,5 @@
 """Resources: the warehouse (paths, config, the single-writer connection) and dbt."""
 
-
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -4,7 +4,6 @@ Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Pytho
 assignment sits between them: worth and economics -> assignment -> modules.
 """
 
-
 import json
 import os
 import subprocess

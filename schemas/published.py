@@ -11,7 +11,6 @@ MOVE_REASONS = ["new", "manager_left", "rebalanced", "kept"]
 PEER_LEVELS = ["peer_group", "customer_type", "all"]
 
 
-
 def _class() -> pa.Column:
     return pa.Column(pl.Int64, pa.Check.isin([1, 2, 3, 4, 5]), nullable=False, coerce=True)
 
@@ -66,7 +65,5 @@ PUBLISHED_CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "move_reason": pa.Column(pl.Utf8, pa.Check.isin(MOVE_REASONS), nullable=False),
         },
     ),
-    "modules": _table(
-        ["as_of_date", "manager_id"], {"utilisation": _non_negative(nullable=False)}
-    ),
+    "modules": _table(["as_of_date", "manager_id"], {"utilisation": _non_negative(nullable=False)}),
 }

@@ -25,7 +25,9 @@ def test_incremental_class_cutoffs_are_cumulative_top_shares():
 
 def test_file_overrides_merge_over_defaults(tmp_path):
     path = tmp_path / "config.yaml"
-    path.write_text("best_in_class: {statistic: max}\nimpact_study: {programme_start_date: 2025-01-01}\n")
+    path.write_text(
+        "best_in_class: {statistic: max}\nimpact_study: {programme_start_date: 2025-01-01}\n"
+    )
     settings = load_config(path)
     assert settings.best_in_class.statistic == "max"
     assert settings.best_in_class.min_peers == 5  # untouched default
@@ -48,12 +50,16 @@ def test_environment_variable_names_the_file(tmp_path, monkeypatch):
         ({"best_in_class": {"quantile": 1.5}}, "best_in_class.quantile"),
         ({"best_in_class": {"min_peers": 0}}, "best_in_class.min_peers"),
         ({"actual_class_thresholds": [1000, 500, 15000, 25000]}, "actual_class_thresholds"),
-        ({"incremental_class_shares": {5: 0.5, 4: 0.5, 3: 0.5, 2: 0.5, 1: 0.5}},
-         "incremental_class_shares"),
+        (
+            {"incremental_class_shares": {5: 0.5, 4: 0.5, 3: 0.5, 2: 0.5, 1: 0.5}},
+            "incremental_class_shares",
+        ),
         ({"grade_map": {"AA": [55], "A": [], "B": [], "C": [], "D": []}}, "grade_map"),
         ({"achievement": {"prior": 2}}, "achievement.prior"),
-        ({"contact_economics": {"working_days_per_year": 400}},
-         "contact_economics.working_days_per_year"),
+        (
+            {"contact_economics": {"working_days_per_year": 400}},
+            "contact_economics.working_days_per_year",
+        ),
         ({"planned_contacts_per_year": {"AA": 52}}, "planned_contacts_per_year"),
         ({"at_risk": {"decline_ratio": -1}}, "at_risk.decline_ratio"),
         ({"defection": {"priors": {"Secure": 2}}}, "defection.priors"),

@@ -55,13 +55,17 @@ def test_publication_has_tables_latest_views_comments_and_history(warehouse, tmp
     ]
     # rows are stored in a stable order, whatever order the warehouse held them in
     assert [r[1] for r in con.execute("SELECT * FROM main.scores").fetchall()] == ["C1", "C2", "C1"]
-    assert con.execute(
-        "SELECT comment FROM duckdb_tables() WHERE table_name = 'scores'"
-    ).fetchone()[0] == "Scores per customer."
-    assert con.execute(
-        "SELECT comment FROM duckdb_columns() WHERE table_name = 'scores' AND schema_name = 'main' "
-        "AND column_name = 'score'"
-    ).fetchone()[0] == "A score."
+    assert (
+        con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'scores'").fetchone()[0]
+        == "Scores per customer."
+    )
+    assert (
+        con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'scores' AND schema_name = 'main' "
+            "AND column_name = 'score'"
+        ).fetchone()[0]
+        == "A score."
+    )
     rows = con.execute(
         "SELECT publication_id, run_id, months_refreshed, latest_as_of_date, input_files, "
         "checks_passed, row_counts FROM publications ORDER BY 1"

@@ -4,6 +4,7 @@ UI shows, in process, and exits non-zero on any failure."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -47,11 +48,16 @@ def _execute(job_name: str, verbose: bool, **kwargs) -> None:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
-        instance=_instance(), raise_on_error=False, run_config=_quiet_run_config(verbose), **kwargs
-    )
+    log_path = paths.warehouse_dir() / "logs" / f"{job_name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log, contextlib.ExitStack() as stack:
+        if not verbose:  # dbt writes its progress to stdout: keep it in the log file
+            stack.enter_context(contextlib.redirect_stdout(log))
+        result = job.execute_in_process(
+            instance=_instance(), raise_on_error=False, run_config=_quiet_run_config(verbose), **kwargs
+        )
     if not result.success:
-        raise PipelineFailed(job_name, _failure_messages(result))
+        raise PipelineFailed(job_name, [*_failure_messages(result), f"dbt's output: {log_path}"])
 
 
 class PipelineFailed(RuntimeError):

@@ -39,12 +39,35 @@ PUBLICATIONS_COLUMNS = {
 AUDIT_TABLES = {
     "ingest_log": (
         "raw.ingest_log",
-        "Every landing file the pipeline has seen: status (loaded, unchanged, rejected), rows "
-        "loaded, quarantined and replaced, and the rejection message if any.",
+        "Every landing file the pipeline has seen, once per run that saw it: status (loaded, "
+        "unchanged, rejected), rows loaded, quarantined and replaced, and the rejection message.",
+        {
+            "dataset": "Landing dataset (sub-folder) the file belongs to.",
+            "source_file": "Path of the file relative to the landing folder.",
+            "file_sha256": "SHA-256 of the file's content; the same content is never loaded twice.",
+            "file_bytes": "Size of the file in bytes.",
+            "status": "loaded, unchanged (content already loaded) or rejected (nothing loaded).",
+            "rows_read": "Data rows read from the file.",
+            "rows_loaded": "Rows inserted or replacing an earlier row with other values.",
+            "rows_quarantined": "Rows that broke the contract and went to audit.quarantine.",
+            "rows_replaced": "Rows whose key was already loaded with other values (the new row wins).",
+            "message": "Why the file was rejected, naming the file, line and column.",
+            "started_at": "When the pipeline started reading the file (UTC).",
+            "finished_at": "When the file was done (UTC).",
+        },
     ),
     "quarantine": (
         "raw.quarantine",
         "Rows that broke the input contract and were not loaded: file, line, column and reason.",
+        {
+            "dataset": "Landing dataset the row came from.",
+            "source_file": "Path of the file relative to the landing folder.",
+            "line_number": "Physical line in the CSV file (header = 1), or 1-based row of a Parquet file.",
+            "column_name": "The column that broke the contract.",
+            "reason": "What was wrong, with the offending value.",
+            "record": "The row's raw values as delivered (JSON).",
+            "quarantined_at": "When the row was quarantined (UTC).",
+        },
     ),
 }
 
@@ -87,7 +110,7 @@ def stage_publication(
         con.execute(f"ATTACH {_quote(str(staged))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
         row_counts = _copy_tables(con, tables, docs)
         _copy_audit_tables(con, row_counts)
-        latest = _create_latest_views(con, tables)
+        latest = _create_latest_views(con, tables, docs)
         publication_id = _append_publication(
             con, published, months_refreshed, run_id, row_counts, tables, latest
         )
@@ -106,36 +129,43 @@ def _copy_tables(
         # ORDER BY ALL: the same inputs give the same file contents, row for row.
         con.execute(f"CREATE TABLE pub.main.{table} AS SELECT * FROM wh.marts.{table} ORDER BY ALL")
         row_counts[table] = con.execute(f"SELECT count(*) FROM pub.main.{table}").fetchone()[0]
-        description, column_docs = docs.get(table, ("", {}))
-        if description:
-            con.execute(f"COMMENT ON TABLE pub.main.{table} IS {_quote(description)}")
-        for column, text in column_docs.items():
-            if text:
-                con.execute(f"COMMENT ON COLUMN pub.main.{table}.{column} IS {_quote(text)}")
+        _comment(con, f"pub.main.{table}", "TABLE", *docs.get(table, ("", {})))
     return row_counts
+
+
+def _comment(
+    con: duckdb.DuckDBPyConnection, name: str, kind: str, description: str, column_docs: dict[str, str]
+) -> None:
+    """COMMENT ON a table or view and its columns, so BI users can browse the catalogue in SQL."""
+    if description:
+        con.execute(f"COMMENT ON {kind} {name} IS {_quote(description)}")
+    for column, text in column_docs.items():
+        if text:
+            con.execute(f"COMMENT ON COLUMN {name}.{column} IS {_quote(text)}")
 
 
 def _copy_audit_tables(con: duckdb.DuckDBPyConnection, row_counts: dict[str, int]) -> None:
     con.execute("CREATE SCHEMA pub.audit")
-    for name, (source, description) in AUDIT_TABLES.items():
+    for name, (source, description, column_docs) in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE pub.audit.{name} AS SELECT * FROM wh.{source} ORDER BY ALL")
-        con.execute(f"COMMENT ON TABLE pub.audit.{name} IS {_quote(description)}")
+        _comment(con, f"pub.audit.{name}", "TABLE", description, column_docs)
         row_counts[f"audit.{name}"] = con.execute(
             f"SELECT count(*) FROM pub.audit.{name}"
         ).fetchone()[0]
 
 
-def _create_latest_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dt.date | None:
+def _create_latest_views(
+    con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict[str, tuple[str, dict[str, str]]]
+) -> dt.date | None:
     con.execute("CREATE SCHEMA pub.latest")
     for table in tables:
         con.execute(
             f"CREATE VIEW pub.latest.{table} AS SELECT * FROM main.{table} "
             f"WHERE as_of_date = (SELECT max(as_of_date) FROM main.{table})"
         )
-        con.execute(
-            f"COMMENT ON VIEW pub.latest.{table} IS "
-            f"{_quote(f'The rows of main.{table} at its latest as_of_date.')}"
-        )
+        description, column_docs = docs.get(table, ("", {}))
+        _comment(con, f"pub.latest.{table}", "VIEW",
+                 f"main.{table} at its latest as_of_date. {description}".strip(), column_docs)  # fmt: skip
     if not tables:
         return None
     union = " UNION ALL ".join(f"SELECT max(as_of_date) AS d FROM pub.main.{t}" for t in tables)

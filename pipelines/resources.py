@@ -45,7 +45,19 @@ class WarehouseResource(ConfigurableResource):
         finally:
             con.close()
 
-    def export_for_dbt(self) -> None:
-        """dbt runs in a subprocess that inherits this environment; its profile reads this."""
+    @contextmanager
+    def dbt_environment(self, **extra: str) -> Iterator[None]:
+        """The environment a dbt subprocess started inside this block inherits: the warehouse path
+        its profile reads, plus `extra`. Restored on exit, so nothing leaks into later steps."""
         self.directory().mkdir(parents=True, exist_ok=True)
-        os.environ["ACCOUNTS_WAREHOUSE_PATH"] = str(self.warehouse_path())
+        values = {"ACCOUNTS_WAREHOUSE_PATH": str(self.warehouse_path()), **extra}
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

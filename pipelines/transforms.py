@@ -5,7 +5,6 @@ assignment sits between them: worth and economics -> assignment -> modules.
 """
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -36,14 +35,14 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
     ] + [project.project_dir / "dbt_project.yml", project.project_dir / "profiles.yml"]
     newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
-        WarehouseResource().export_for_dbt()
         # Parse with the run's vars, so runs reuse this parse (dbt re-parses when vars change).
-        subprocess.run(
-            [paths.DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
-             "--profiles-dir", str(project.project_dir),
-             "--vars", json.dumps(dbt_vars(load_config()))],
-            check=True,
-        )  # fmt: skip
+        with WarehouseResource().dbt_environment():
+            subprocess.run(
+                [paths.DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+                 "--profiles-dir", str(project.project_dir),
+                 "--vars", json.dumps(dbt_vars(load_config()))],
+                check=True,
+            )  # fmt: skip
 
 
 ensure_manifest()
@@ -72,12 +71,12 @@ def _build(
 ) -> Iterator[Any]:
     """One `dbt build` (models and their tests) for the run's whole month range."""
     month_from, month_to = month_range(context.partition_key_range)
-    warehouse.export_for_dbt()
-    # The months travel as environment variables: new vars would cost dbt a full re-parse.
-    os.environ["ACCOUNTS_MONTH_FROM"], os.environ["ACCOUNTS_MONTH_TO"] = month_from, month_to
     context.log.info(f"dbt build for months {month_from}..{month_to}")
     variables = json.dumps(dbt_vars(warehouse.settings()))
-    yield from dbt.cli(["build", "--vars", variables], context=context).stream()
+    # The months travel as environment variables: new vars would cost dbt a full re-parse.
+    with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to):
+        invocation = dbt.cli(["build", "--vars", variables], context=context)  # starts dbt
+    yield from invocation.stream()
 
 
 @dbt_assets(

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'contact_economics'}}}) }}
 -- contact_economics and contact_economics_by_grade agree on customers and planned contacts.
 with by_grade as (
     select as_of_date, sum(customers) as customers, sum(total_planned_contacts) as planned

@@ -1,4 +1,4 @@
-{{ config(tags=['after_assignment']) }}
+{{ config(tags=['after_assignment'], meta={'dagster': {'ref': {'name': 'modules'}}}) }}
 -- Every assigned customer is counted in exactly one module, and per-grade counts add up.
 with modules as (
     select as_of_date, sum(accounts) as accounts,

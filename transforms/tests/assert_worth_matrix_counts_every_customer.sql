@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'worth_matrix'}}}) }}
 -- The worth matrix holds every graded customer exactly once per snapshot.
 with matrix as (
     select as_of_date, sum(customers) as customers from {{ ref('worth_matrix') }} group by all

@@ -25,7 +25,7 @@ classes as (
 ),
 
 per_class as (
-    select as_of_date, incremental_class, count(*) as customers, sum(achieved_share) as achieved
+    select as_of_date, incremental_class, count(*) as customers, {{ exact_sum("achieved_share") }} as achieved
     from outcomes
     group by all
 )

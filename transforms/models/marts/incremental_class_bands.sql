@@ -15,7 +15,7 @@ per_class as (
         count(*) filter (where employees is null) as customers_unknown_employees,
         min(incremental_revenue) filter (where employees is not null) as min_incremental_revenue,
         max(incremental_revenue) filter (where employees is not null) as max_incremental_revenue,
-        sum(incremental_revenue) as incremental_revenue
+        {{ exact_sum("incremental_revenue") }} as incremental_revenue
     from ranked
     group by all
 ),

@@ -16,7 +16,7 @@ filled as (
         worth_cell,
         count(*) as customers,
         sum(actual_revenue) as actual_revenue,
-        sum(incremental_revenue) as incremental_revenue
+        {{ exact_sum("incremental_revenue") }} as incremental_revenue
     from {{ ref('customer_worth') }}
     where as_of_date in (select as_of_date from {{ ref('int_as_of_dates') }})
     group by all

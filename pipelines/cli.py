@@ -65,19 +65,29 @@ class PipelineFailed(RuntimeError):
         super().__init__(f"{job} failed:\n  " + "\n  ".join(messages))
 
 
-def latest_transaction_month(warehouse: Path) -> str:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        latest = con.execute("SELECT max(transaction_date) FROM raw.revenue").fetchone()[0]
-    finally:
-        con.close()
-    if latest is None:
+def current_month() -> str:
+    from pipelines.history import latest_transaction_month
+
+    month = latest_transaction_month(paths.warehouse_path())
+    if month is None:
         raise PipelineFailed("run", ["no revenue loaded: the `revenue` landing folder is empty"])
-    return latest.strftime("%Y-%m")
+    return month
+
+
+def report_stale_months() -> None:
+    from pipelines.history import stale_months
+
+    stale = stale_months(paths.warehouse_path(), paths.published_path())
+    if stale:
+        print(
+            f"late data: {len(stale)} published month(s) are stale ({stale[0]}..{stale[-1]}); "
+            "`accounts backfill --stale` recomputes exactly them"
+        )
 
 
 def ingest(verbose: bool) -> None:
     from pipelines.ingestion import missing_required_datasets
+    from pipelines.jobs import INGEST_JOB
 
     landing = paths.landing_dir()
     missing = missing_required_datasets(landing)
@@ -86,11 +96,11 @@ def ingest(verbose: bool) -> None:
             "ingest", [f"required dataset folder(s) missing or empty in {landing}: {missing}"]
         )
     print(f"loading new landing files from {landing}")
-    _execute("ingest_landing_files", verbose)
+    _execute(INGEST_JOB, verbose)
 
 
 def compute(month_from: str, month_to: str, verbose: bool) -> None:
-    from pipelines.definitions import MONTHLY_JOB
+    from pipelines.jobs import MONTHLY_JOB
     from pipelines.partitions import partition_of_month
 
     print(f"computing months {month_from}..{month_to}")
@@ -146,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--month", type=_month, help="compute this month instead of the current one")
     backfill = commands.add_parser("backfill", help="load new files, then compute a month range "
                                    "in one run, in month order, and publish")  # fmt: skip
-    backfill.add_argument("--from", dest="month_from", type=_month, required=True)
-    backfill.add_argument("--to", dest="month_to", type=_month, required=True)
+    months = backfill.add_mutually_exclusive_group(required=True)
+    months.add_argument("--from", dest="month_from", type=_month, help="first month (with --to)")
+    months.add_argument("--stale", action="store_true",
+                        help="the published months late data made stale")  # fmt: skip
+    backfill.add_argument("--to", dest="month_to", type=_month, help="last month (with --from)")
     generate = commands.add_parser("generate", help="write deterministic sample landing data")
     generate.add_argument("--customers", type=int, default=3000)
     generate.add_argument("--seed", type=int, default=42)
@@ -169,12 +182,22 @@ def main(argv: list[str] | None = None) -> int:
         load_config()  # a bad config fails here, before anything runs
         ingest(args.verbose)
         if args.command == "run":
-            month = args.month or latest_transaction_month(paths.warehouse_path())
+            month = args.month or current_month()
             compute(month, month, args.verbose)
+        elif args.stale:
+            from pipelines.history import contiguous_ranges, stale_months
+
+            stale = stale_months(paths.warehouse_path(), paths.published_path())
+            if not stale:
+                print("no stale months: nothing to backfill")
+                return 0
+            for month_from, month_to in contiguous_ranges(stale):
+                compute(month_from, month_to, args.verbose)
         else:
-            if args.month_to < args.month_from:
-                raise PipelineFailed("backfill", ["--to is before --from"])
+            if not args.month_to or args.month_to < args.month_from:
+                raise PipelineFailed("backfill", ["--to YYYY-MM is required and must not precede --from"])
             compute(args.month_from, args.month_to, args.verbose)
+        report_stale_months()
         print(summary(paths.published_path()))
         print(f"done in {time.perf_counter() - started:.1f} s")
         return 0

@@ -1,31 +1,17 @@
 """The code location: every asset, check, job and resource of the pipeline."""
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from pipelines import paths
 from pipelines.assignment import module_assignment_history
+from pipelines.freshness import published_months_are_fresh
 from pipelines.ingest import raw_assets
-from pipelines.partitions import monthly_partitions
+from pipelines.jobs import ingest_job, monthly_job
 from pipelines.publish import BLOCKING_CHECKS, published_warehouse, staged_publication
 from pipelines.resources import WarehouseResource
+from pipelines.schedules import nightly_load, refresh_current_month
 from pipelines.transforms import dbt_project, modules_and_scorecards, worth_and_economics
-
-INGEST_JOB = "ingest_landing_files"
-MONTHLY_JOB = "monthly_snapshot"
-
-ingest_job = define_asset_job(
-    INGEST_JOB,
-    selection=AssetSelection.groups("ingest"),
-    description="Load new or changed landing files into the warehouse's raw tables.",
-)
-monthly_job = define_asset_job(
-    MONTHLY_JOB,
-    selection=AssetSelection.all() - AssetSelection.groups("ingest"),
-    partitions_def=monthly_partitions,
-    description="Compute the snapshots of a month range (one dbt build for the whole range), "
-    "assign modules month by month, audit and publish.",
-)
 
 defs = Definitions(
     assets=[
@@ -36,8 +22,10 @@ defs = Definitions(
         staged_publication,
         published_warehouse,
     ],
-    asset_checks=BLOCKING_CHECKS,
+    asset_checks=[*BLOCKING_CHECKS, published_months_are_fresh],
     jobs=[ingest_job, monthly_job],
+    schedules=[nightly_load],
+    sensors=[refresh_current_month],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=paths.DBT_EXECUTABLE),
         "warehouse": WarehouseResource(),

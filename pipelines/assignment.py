@@ -1,5 +1,7 @@
 """The module-assignment asset: the pure algorithm run month by month (SPEC §6)."""
 
+import time
+
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
 from pipelines.ingest import raw_asset_key
@@ -26,6 +28,7 @@ from pipelines.transforms import ASSIGNMENT_HISTORY_KEY
 def module_assignment_history(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    clock = time.perf_counter()
     month_from, month_to = month_range(context.partition_key_range)
     with warehouse.connect() as con:
         as_of_dates = [
@@ -37,6 +40,9 @@ def module_assignment_history(
             ).fetchall()
         ]
         reports = assign_months(con, as_of_dates)
+        (history_rows,) = con.execute(
+            "SELECT count(*) FROM assignment.module_assignment_history"
+        ).fetchone()
     for report in reports:
         if report.skipped:
             context.log.warning(f"{report.as_of_date}: assignment skipped: {report.warning}")
@@ -51,5 +57,7 @@ def module_assignment_history(
             "months_skipped": sum(r.skipped for r in reports),
             "customers_assigned": sum(r.customers for r in reports if not r.skipped),
             "customers_moved": sum(r.moved for r in reports if not r.skipped),
+            "dagster/row_count": history_rows,  # the whole history table, every month
+            "seconds": round(time.perf_counter() - clock, 3),
         }
     )

@@ -85,6 +85,21 @@ class ImpactStudy(_Strict):
     programme_start_date: dt.date | None = None
 
 
+class Quality(_Strict):
+    """Thresholds of the great-expectations suites run on the staged publication
+    (`pipelines/quality.py`); a breach blocks the publication."""
+
+    # customer_worth rows may change by at most this fraction from one snapshot to the previous
+    max_row_count_change: float = Field(0.5, gt=0)
+    # |realised - target| incremental-class share allowed; see quality.py for the reasoning
+    class_share_tolerance: float = Field(0.05, gt=0, lt=1)
+    # the class-share expectation only applies to snapshots with at least this many customers of
+    # known employees (with fewer, whole customers cannot approach 5 % steps)
+    class_share_min_customers: int = Field(100, ge=1)
+    # failing keys quoted per failed expectation in the check's metadata
+    failing_keys_sample: int = Field(10, ge=1, le=1000)
+
+
 class Settings(_Strict):
     """Every parameter of SPEC §2, with its default."""
 
@@ -115,6 +130,7 @@ class Settings(_Strict):
     defection: Defection = Defection()
     contact_drivers: ContactDrivers = ContactDrivers()
     impact_study: ImpactStudy = ImpactStudy()
+    quality: Quality = Quality()
 
     @field_validator("employee_size_bands")
     @classmethod

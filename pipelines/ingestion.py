@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.failpoints import failpoint
 from schemas.landing import polars_type, validate_valid_rows
 from schemas.raw import (
     DATASETS,
@@ -694,6 +695,7 @@ def ingest_file(
         message = _load_message(rel, frame.height, written, replaced, quarantine)
         counts = (frame.height, written, quarantine.height, replaced)
         _log(con, dataset.name, rel, sha, size, "loaded", counts, message, started)
+        failpoint("ingest.before_commit", dataset.name)  # tests kill here: rows written, not committed
         con.commit()
     except BaseException:
         con.rollback()

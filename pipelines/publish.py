@@ -3,6 +3,7 @@ then swap it in. A failing check stops the run before `published_warehouse`, so 
 stays exactly as it was."""
 
 import json
+import time
 
 import duckdb
 from dagster import (
@@ -19,6 +20,7 @@ from dagster import (
 )
 
 from pipelines.audit import assignment_balance_violations, contract_violations
+from pipelines.failpoints import failpoint
 from pipelines.partitions import month_range, monthly_partitions, months_between
 from pipelines.publishing import record_checks_passed, stage_publication, staged_path_for, swap_in
 from pipelines.resources import WarehouseResource
@@ -44,6 +46,7 @@ STAGED_KEY = AssetKey("staged_publication")
 def staged_publication(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    clock = time.perf_counter()
     months = months_between(*month_range(context.partition_key_range))
     staged = stage_publication(
         warehouse=warehouse.warehouse_path(),
@@ -53,12 +56,18 @@ def staged_publication(
         months_refreshed=months,
         run_id=context.run_id,
     )
+    failpoint("publish.staged")  # tests kill here: staged file complete, not yet audited
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(staged.path)),
             "publication_id": staged.publication_id,
             "latest_as_of_date": str(staged.latest_as_of_date),
             "row_counts": MetadataValue.json(staged.row_counts),
+            "dagster/row_count": sum(
+                n for table, n in staged.row_counts.items() if not table.startswith("audit.")
+            ),
+            "rows_quarantined": staged.row_counts.get("audit.quarantine", 0),
+            "seconds": round(time.perf_counter() - clock, 3),
         }
     )
 
@@ -105,7 +114,45 @@ def assignment_balance(
     )
 
 
-BLOCKING_CHECKS = [published_contracts, assignment_balance]
+@asset_check(
+    asset=STAGED_KEY,
+    blocking=True,
+    description="great-expectations suites (pipelines/quality.py): keys, value sets, ranges, "
+    "class shares, balance, row counts across tables and against the previous snapshot. "
+    "Writes the Data Docs beside the published file.",
+)
+def quality_expectations(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> AssetCheckResult:
+    from pipelines.quality import docs_dir_for, reset_docs, validate_publication
+
+    docs = docs_dir_for(warehouse.published_path())
+    reset_docs(docs)  # the site shows this run's validations
+    report = validate_publication(
+        staged_path_for(warehouse.published_path()), warehouse.settings(), docs, run_name=context.run.run_id
+    )
+    if report.passed:
+        context.log.info(f"quality: {report.summary()}; Data Docs: {report.docs_index}")
+    else:
+        context.log.error(f"quality: {report.summary()}; Data Docs: {report.docs_index}")
+    failures = [f.as_dict() for f in report.failures]
+    metadata = {
+        "summary": report.summary(),
+        "expectations_evaluated": report.evaluated,
+        "expectations_failed": len(failures),
+        "suites_validated": MetadataValue.json(report.suites_run),
+        "suites_skipped_tables_absent": MetadataValue.json(report.suites_skipped),
+        "seconds": round(report.seconds, 3),
+    }
+    if report.docs_index is not None:
+        metadata["data_docs"] = MetadataValue.path(str(report.docs_index))
+        metadata["data_docs_url"] = MetadataValue.url(report.docs_index.as_uri())
+    if failures:
+        metadata["failed_expectations"] = MetadataValue.json(failures)
+    return AssetCheckResult(passed=report.passed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
+
+
+BLOCKING_CHECKS = [published_contracts, assignment_balance, quality_expectations]
 
 
 @asset(
@@ -119,6 +166,8 @@ BLOCKING_CHECKS = [published_contracts, assignment_balance]
 def published_warehouse(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    clock = time.perf_counter()
+    failpoint("publish.audited")  # tests kill here: every blocking check passed, nothing swapped
     published = warehouse.published_path()
     staged = staged_path_for(published)
     con = duckdb.connect(str(staged), read_only=True)
@@ -133,10 +182,14 @@ def published_warehouse(
     record_checks_passed(staged, publication_id, check_names + ["dbt tests"])
     swap_in(staged, published)
     context.log.info(f"published publication {publication_id} to {published}")
+    counts = json.loads(row_counts)
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(published)),
             "publication_id": publication_id,
-            "row_counts": MetadataValue.json(json.loads(row_counts)),
+            "row_counts": MetadataValue.json(counts),
+            "dagster/row_count": sum(n for t, n in counts.items() if not t.startswith("audit.")),
+            "rows_quarantined": counts.get("audit.quarantine", 0),
+            "seconds": round(time.perf_counter() - clock, 3),
         }
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.failpoints import failpoint
+
 STORAGE_VERSION = "v1.1.0"  # oldest client the published file must serve (SPEC §13)
 STAGED_SUFFIX = ".staged"
 
@@ -248,6 +250,7 @@ def swap_in(staged: Path, published: Path) -> None:
     """Replace the published file by the staged one in a single atomic rename."""
     if not staged.exists():
         raise FileNotFoundError(f"no staged publication at {staged}: stage it first")
+    failpoint("publish.swap")  # tests kill here: staged file complete and checked, not swapped
     os.replace(staged, published)
     _fsync_directory(published.parent)
 

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipelines import paths
 from pipelines.config import dbt_vars, load_config
+from pipelines.failpoints import after_first
 from pipelines.partitions import month_range, monthly_partitions
 from pipelines.resources import WarehouseResource
 
@@ -76,7 +77,7 @@ def _build(
     # The months travel as environment variables: new vars would cost dbt a full re-parse.
     with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to):
         invocation = dbt.cli(["build", "--vars", variables], context=context)  # starts dbt
-    yield from invocation.stream()
+    yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
 
 
 @dbt_assets(

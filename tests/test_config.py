@@ -89,3 +89,49 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("revenue_window_months: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_quality_thresholds_have_defaults_and_are_validated():
+    quality = load_config().quality
+    assert quality.max_row_count_change == 0.5 and quality.class_share_tolerance == 0.05
+    assert parse_config({"quality": {"max_row_count_change": 0.2}}).quality.class_share_min_customers == 100
+    for override, key in [
+        ({"max_row_count_change": 0}, "quality.max_row_count_change"),
+        ({"max_row_count_change": "lots"}, "quality.max_row_count_change"),
+        ({"class_share_tolerance": 1.5}, "quality.class_share_tolerance"),
+        ({"class_share_min_customers": 0}, "quality.class_share_min_customers"),
+        ({"failing_keys_sample": 0}, "quality.failing_keys_sample"),
+        ({"max_row_change": 0.3}, "quality.max_row_change"),
+    ]:
+        with pytest.raises(ConfigError) as error:
+            parse_config({"quality": override}, source="q.yaml")
+        assert f"  {key}" in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("quality: {max_row_count_change: -1}\n", "quality.max_row_count_change"),
+        ("best_in_class: {quantile: 2}\nat_risk: {recency_days: 0}\n", "at_risk.recency_days"),
+        ("revenue_window_months: [unclosed\n", "not valid YAML"),
+    ],
+    ids=["quality key", "two bad keys", "malformed yaml"],
+)
+def test_accounts_run_with_a_bad_config_exits_1_naming_the_key(tmp_path, content, fragment):
+    """The CLI path: `accounts run` validates ACCOUNTS_CONFIG before anything runs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = tmp_path / "bad.yaml"
+    config.write_text(content)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "ACCOUNTS_CONFIG": str(config), "PYTHONPATH": str(root),
+           "ACCOUNTS_WAREHOUSE_DIR": str(tmp_path / "warehouse")}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert fragment in done.stderr and str(config) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "warehouse").exists()  # nothing ran

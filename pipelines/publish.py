@@ -4,6 +4,8 @@ stays exactly as it was."""
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 from dagster import (
@@ -72,8 +74,22 @@ def staged_publication(
     )
 
 
-def _staged(warehouse: WarehouseResource) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(staged_path_for(warehouse.published_path())), read_only=True)
+@contextmanager
+def _staged(warehouse: WarehouseResource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the staged publication the checks audit."""
+    con = duckdb.connect(str(staged_path_for(warehouse.published_path())), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _blocking_result(problems: dict | list, label: str) -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={label: MetadataValue.json(problems)} if problems else {},
+    )
 
 
 @asset_check(
@@ -82,16 +98,8 @@ def _staged(warehouse: WarehouseResource) -> duckdb.DuckDBPyConnection:
 def published_contracts(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    con = _staged(warehouse)
-    try:
-        failures = contract_violations(con)
-    finally:
-        con.close()
-    return AssetCheckResult(
-        passed=not failures,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"failures": MetadataValue.json(failures)} if failures else {},
-    )
+    with _staged(warehouse) as con:
+        return _blocking_result(contract_violations(con), "failures")
 
 
 @asset_check(
@@ -102,16 +110,8 @@ def published_contracts(
 def assignment_balance(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    con = _staged(warehouse)
-    try:
-        violations = assignment_balance_violations(con)
-    finally:
-        con.close()
-    return AssetCheckResult(
-        passed=not violations,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"violations_sample": MetadataValue.json(violations[:20])} if violations else {},
-    )
+    with _staged(warehouse) as con:
+        return _blocking_result(assignment_balance_violations(con)[:20], "violations_sample")
 
 
 @asset_check(

@@ -42,16 +42,14 @@ from typing import Any
 import duckdb
 
 from pipelines.config import GRADES, SEGMENTS, Settings
+from schemas.published import DRIVER_LABELS, MOVE_REASONS, PEER_LEVELS
 
 DATA_DOCS_DIR = "data_docs"  # beside the published file
 SITE_NAME = "accounts_quality"
 CLASSES = [1, 2, 3, 4, 5]
-MOVE_REASONS = ["new", "manager_left", "rebalanced", "kept"]
-PEER_LEVELS = ["peer_group", "customer_type", "all"]
-DRIVER_LABELS = ["dissatisfier", "satisfier", "neutral"]
 LOYALTY_TABLES = (
     "customer_loyalty", "loyalty_summary", "at_risk_exposure", "concentration",
-    "contact_drivers", "early_warning", "manager_scorecard",
+    "contact_drivers", "early_warning", "manager_scorecard", "impact_study",
 )  # fmt: skip
 # Columns of the loyalty tables that are shares or probabilities, by name (SPEC §7-§11).
 SHARE_COLUMN = re.compile(r"(^|_)(share|probability|rate)$")
@@ -113,14 +111,13 @@ class Suite:
 
 
 def table_suite(
-    table: str, keys: tuple[str, ...], *rules: Expect, extra: Rules | None = None, unique: bool = True
+    table: str, keys: tuple[str, ...], *rules: Expect, extra: Rules | None = None
 ) -> Suite:
-    """A suite on a published table: key rules (not null; unique unless `unique=False`), then
-    `rules`, then `extra(settings, columns)`."""
+    """A suite on a published table: key rules (not null, unique), then `rules`, then
+    `extra(settings, columns)`."""
 
     def build(settings: Settings, columns: list[str]) -> list[Expect]:
-        keyed = key_rules(keys) if unique else [not_null(k) for k in keys]
-        return [*keyed, *rules, *(extra(settings, columns) if extra else [])]
+        return [*key_rules(keys), *rules, *(extra(settings, columns) if extra else [])]
 
     return Suite(f"SELECT * FROM main.{table}", keys, (table,), build, f"The published `{table}`.")
 
@@ -130,22 +127,26 @@ def _loyalty_rules(settings: Settings, columns: list[str]) -> list[Expect]:
     rules: list[Expect] = []
     if "segment" in columns:
         rules.append(in_set("segment", list(SEGMENTS)))
-    if "label" in columns:
-        rules.append(in_set("label", DRIVER_LABELS))
+    if "measured_label" in columns:
+        rules.append(in_set("measured_label", DRIVER_LABELS))
     if "grade" in columns:
         rules.append(in_set("grade", list(GRADES)))
     rules += [between(c, 0, 1) for c in columns if SHARE_COLUMN.search(c)]
     return rules
 
 
-# Per customer / per manager at D (SPEC §7, §11); the other loyalty marts have no fixed key here.
+# The keys of the loyalty marts (SPEC §7-§11); the summaries have one row per as_of_date.
 LOYALTY_KEYS = {"customer_loyalty": ("as_of_date", "customer_id"),
-                "manager_scorecard": ("as_of_date", "manager_id")}  # fmt: skip
+                "manager_scorecard": ("as_of_date", "manager_id"),
+                "early_warning": ("as_of_date", "customer_id"),
+                "at_risk_exposure": ("as_of_date", "dimension", "dimension_value"),
+                "contact_drivers": ("as_of_date", "driver_type", "driver_value"),
+                "impact_study": ("as_of_date", "population")}  # fmt: skip
 
 
 def _loyalty_suite(table: str) -> Suite:
     keys = LOYALTY_KEYS.get(table, ("as_of_date",))
-    return table_suite(table, keys, extra=_loyalty_rules, unique=table in LOYALTY_KEYS)
+    return table_suite(table, keys, extra=_loyalty_rules)
 
 
 def _class_share_rules(settings: Settings, columns: list[str]) -> list[Expect]:

@@ -9,6 +9,11 @@ import polars as pl
 GRADES = ["AA", "A", "B", "C", "D"]
 MOVE_REASONS = ["new", "manager_left", "rebalanced", "kept"]
 PEER_LEVELS = ["peer_group", "customer_type", "all"]
+SEGMENTS = ["Secure", "Complacent", "At-risk", "Defector"]
+EXPOSURE_DIMENSIONS = ["overall", "grade", "manager", "customer_type", "region"]
+DRIVER_TYPES = ["reason_code", "medium"]
+DRIVER_LABELS = ["dissatisfier", "satisfier", "neutral", "insufficient_support"]
+IMPACT_POPULATIONS = ["all", "cohort"]
 
 
 def _class() -> pa.Column:
@@ -66,4 +71,112 @@ PUBLISHED_CONTRACTS: dict[str, pa.DataFrameSchema] = {
         },
     ),
     "modules": _table(["as_of_date", "manager_id"], {"utilisation": _non_negative(nullable=False)}),
+    # SPEC §7-§11: loyalty, revenue at risk, concentration, contact drivers, early warning,
+    # manager scorecard
+    "customer_loyalty": _table(
+        ["as_of_date", "customer_id"],
+        {
+            "segment": pa.Column(pl.Utf8, pa.Check.isin(SEGMENTS), nullable=False),
+            "grade": _grade(),
+            "defection_probability": _share(nullable=False),
+            "purchase_occasions_12m": _non_negative(pl.Int64, nullable=False),
+            "product_lines_12m": _non_negative(pl.Int64, nullable=False),
+            "product_lines_total": _non_negative(pl.Int64, nullable=False),
+            "referrals_12m": _non_negative(pl.Int64, nullable=False),
+            "referrals_converted_12m": _non_negative(pl.Int64, nullable=False),
+            "contacts_12m": _non_negative(pl.Int64, nullable=False),
+            "contact_persons_12m": _non_negative(pl.Int64, nullable=False),
+            "days_since_last_purchase": _non_negative(pl.Int64),
+            "median_gap_days": _non_negative(),
+            "repurchased": pa.Column(pl.Boolean, nullable=False),
+            "retained": pa.Column(pl.Boolean, nullable=False),
+        },
+    ),
+    "loyalty_summary": _table(
+        ["as_of_date"],
+        {
+            "customers": _non_negative(pl.Int64, nullable=False),
+            "retention_rate": _share(),
+            "repurchase_rate": _share(),
+            "gross_revenue_retention": _share(),
+            "net_revenue_retention": _non_negative(),
+            "share_2plus_product_lines": _share(),
+            "share_3plus_product_lines": _share(),
+            **{
+                f"{name}_customers": _non_negative(pl.Int64, nullable=False)
+                for name in ("secure", "complacent", "at_risk", "defector")
+            },
+        },
+    ),
+    "at_risk_exposure": _table(
+        ["as_of_date", "dimension", "dimension_value"],
+        {
+            "dimension": pa.Column(pl.Utf8, pa.Check.isin(EXPOSURE_DIMENSIONS), nullable=False),
+            "dimension_value": pa.Column(pl.Utf8, nullable=False),
+            "active_customers": _non_negative(pl.Int64, nullable=False),
+            "at_risk_customers": _non_negative(pl.Int64, nullable=False),
+            "at_risk_share": _share(),
+            "expected_loss": pa.Column(pl.Float64, nullable=False, coerce=True),
+        },
+    ),
+    "concentration": _table(
+        ["as_of_date"],
+        {
+            "active_customers": _non_negative(pl.Int64, nullable=False),
+            "top_1_share": _share(),
+            "top_5_share": _share(),
+            "top_10_share": _share(),
+            "top_20pct_share": _share(),
+            "hhi": pa.Column(pl.Float64, pa.Check.in_range(0, 10000 + 1e-6), nullable=True, coerce=True),
+            "effective_customers": _non_negative(),
+            "customers_10pct_plus": pa.Column(
+                pl.Int64, pa.Check.in_range(0, 10), nullable=False, coerce=True
+            ),
+        },
+    ),
+    "contact_drivers": _table(
+        ["as_of_date", "driver_type", "driver_value"],
+        {
+            "driver_type": pa.Column(pl.Utf8, pa.Check.isin(DRIVER_TYPES), nullable=False),
+            "driver_value": pa.Column(pl.Utf8, nullable=False),
+            "customers_with_contact": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False, coerce=True),
+            "at_risk_share_with_contact": _share(nullable=False),
+            "at_risk_share_overall": _share(nullable=False),
+            "lift": _non_negative(),
+            "measured_label": pa.Column(pl.Utf8, pa.Check.isin(DRIVER_LABELS), nullable=False),
+            "configured_label": pa.Column(
+                pl.Utf8, pa.Check.isin(["dissatisfier", "satisfier", "neutral"]), nullable=True
+            ),
+        },
+    ),
+    "early_warning": _table(
+        ["as_of_date", "customer_id"],
+        {
+            "warning_rank": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False, coerce=True),
+            "grade": _grade(),
+            "defection_probability": _share(nullable=False),
+        },
+    ),
+    # empty until a programme start date is configured (SPEC §2, §8)
+    "impact_study": _table(
+        ["as_of_date", "population"],
+        {
+            "population": pa.Column(pl.Utf8, pa.Check.isin(IMPACT_POPULATIONS), nullable=False),
+            "baseline_date": pa.Column(pl.Date, nullable=False),
+            "active_customers": _non_negative(pl.Int64, nullable=False),
+            "at_risk_customers": _non_negative(pl.Int64, nullable=False),
+            "at_risk_share": _share(),
+            "at_risk_revenue": _non_negative(nullable=False),
+            "expected_loss": _non_negative(nullable=False),
+        },
+    ),
+    "manager_scorecard": _table(
+        ["as_of_date", "manager_id"],
+        {
+            "accounts": _non_negative(pl.Int64, nullable=False),
+            "contact_coverage": _non_negative(),
+            "retention_rate": _share(),
+            "at_risk_share": _share(),
+        },
+    ),
 }

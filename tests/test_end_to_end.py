@@ -16,6 +16,15 @@ ISSUE_TABLES = {
     "customer_worth", "best_in_class", "worth_matrix", "incremental_class_bands",
     "contact_economics", "contact_economics_by_grade", "module_assignments", "modules",
 }  # fmt: skip
+# SPEC §7-§11 (loyalty, revenue at risk, concentration, contact drivers, early warning, scorecard)
+LOYALTY_TABLES = {
+    "customer_loyalty", "loyalty_summary", "at_risk_exposure", "concentration",
+    "contact_drivers", "early_warning", "manager_scorecard",
+}  # fmt: skip
+DISSATISFIER_CODES = {
+    "delayed_shipment", "damaged_product", "lack_of_follow_up", "pricing_complaint",
+    "product_unavailable", "billing_error", "service_complaint", "no_rep_contact",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +43,8 @@ def published(tmp_path_factory):
 def _snapshot(path) -> dict[str, list]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {t: con.execute(f"SELECT * FROM main.{t} ORDER BY ALL").fetchall() for t in ISSUE_TABLES}
+        tables = ISSUE_TABLES | LOYALTY_TABLES
+        return {t: con.execute(f"SELECT * FROM main.{t} ORDER BY ALL").fetchall() for t in tables}
     finally:
         con.close()
 
@@ -138,3 +148,93 @@ def test_a_rejected_file_fails_the_run_and_keeps_the_published_file(
     error = capsys.readouterr().err
     assert "revenue/late.csv" in error and "amount" in error and "line 1" in error
     assert (warehouse / "accounts.duckdb").read_bytes() == before
+
+
+def test_loyalty_tables_are_published_with_rows(con):
+    for table in LOYALTY_TABLES:
+        assert con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0] > 0, table
+        assert con.execute(f"SELECT count(*) FROM latest.{table}").fetchone()[0] > 0, table
+
+
+def test_sample_loyalty_segments_are_plausible(con):
+    segments = dict(
+        con.execute("SELECT segment, count(*) FROM latest.customer_loyalty GROUP BY 1").fetchall()
+    )
+    assert set(segments) == {"Secure", "Complacent", "At-risk", "Defector"}
+    universe = con.execute("SELECT count(*) FROM latest.customer_worth").fetchone()[0]
+    assert sum(segments.values()) == universe
+    # every segment is a real share of the book, none swallows it
+    assert all(0.02 * universe < n < 0.8 * universe for n in segments.values()), segments
+    summary = con.execute(
+        "SELECT customers, secure_customers, complacent_customers, at_risk_customers, "
+        "defector_customers, retention_rate, gross_revenue_retention, net_revenue_retention "
+        "FROM latest.loyalty_summary"
+    ).fetchone()
+    assert summary[0] == universe
+    assert list(summary[1:5]) == [
+        segments["Secure"],
+        segments["Complacent"],
+        segments["At-risk"],
+        segments["Defector"],
+    ]
+    retention, grr, nrr = summary[5:]
+    assert 0.5 < retention <= 1 and 0 < grr <= 1 and grr <= nrr
+    # Defectors have probability 1; the learned At-risk rate exceeds the Secure one
+    rates = dict(
+        con.execute(
+            "SELECT segment, any_value(defection_probability) FROM latest.customer_loyalty GROUP BY 1"
+        ).fetchall()
+    )
+    assert rates["Defector"] == 1.0 and rates["At-risk"] > rates["Secure"]
+
+
+def test_sample_dissatisfier_codes_precede_defection(con):
+    rows = con.execute(
+        "SELECT driver_value, lift, measured_label, configured_label, customers_with_contact "
+        "FROM latest.contact_drivers WHERE driver_type = 'reason_code'"
+    ).fetchall()
+    measured = {code: (lift, label, configured, n) for code, lift, label, configured, n in rows}
+    present = DISSATISFIER_CODES & set(measured)
+    assert len(present) >= 5, measured  # the generator plants these codes
+    for code in present:
+        lift, label, configured, support = measured[code]
+        assert configured == "dissatisfier"
+        assert lift > 1, (code, lift)
+        if support >= 20:
+            assert label == "dissatisfier", (code, lift, support)
+
+
+def test_sample_exposure_early_warning_and_scorecard_agree(con):
+    overall = con.execute(
+        "SELECT at_risk_customers, at_risk_revenue FROM latest.at_risk_exposure WHERE dimension = 'overall'"
+    ).fetchone()
+    warnings = con.execute(
+        "SELECT count(*), sum(revenue_12m), min(warning_rank), max(warning_rank), "
+        "count(manager_id) FROM latest.early_warning"
+    ).fetchone()
+    assert warnings[0] == overall[0] and warnings[1] == overall[1]
+    assert (warnings[2], warnings[3], warnings[4]) == (1, warnings[0], warnings[0])
+    first = con.execute("SELECT expected_loss FROM latest.early_warning ORDER BY warning_rank").fetchall()
+    assert [r[0] for r in first] == sorted((r[0] for r in first), reverse=True)
+    scorecard = con.execute(
+        "SELECT sum(accounts), sum(at_risk_customers), min(contact_coverage) FROM latest.manager_scorecard"
+    ).fetchone()
+    universe = con.execute("SELECT count(*) FROM latest.customer_worth").fetchone()[0]
+    assert scorecard[0] == universe and scorecard[1] == overall[0] and scorecard[2] > 0
+    concentration = con.execute(
+        "SELECT top_1_share, top_5_share, top_10_share, top_20pct_share, hhi, effective_customers "
+        "FROM latest.concentration"
+    ).fetchone()
+    top1, top5, top10, top20pct, hhi, effective = concentration
+    assert 0 < top1 <= top5 <= top10 <= 1 and 0 < top20pct <= 1
+    assert effective == pytest.approx(10000 / hhi)
+
+
+def test_impact_study_is_published_empty_without_a_programme_start(con):
+    # SPEC §2: the study is empty until a programme start date is configured
+    assert con.execute("SELECT count(*) FROM main.impact_study").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM latest.impact_study").fetchone()[0] == 0
+    described = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'impact_study'"
+    ).fetchone()[0]
+    assert "impact study" in described.lower()

@@ -242,6 +242,8 @@ def test_persisted_comments(peers):
     assert {r["table_name"] for r in rows} == {
         "customer_worth", "best_in_class", "worth_matrix", "incremental_class_bands",
         "contact_economics", "contact_economics_by_grade", "module_assignments", "modules",
+        "customer_loyalty", "loyalty_summary", "at_risk_exposure", "concentration",
+        "contact_drivers", "early_warning", "manager_scorecard", "impact_study",
     }  # fmt: skip
     assert [r for r in rows if not r["comment"]] == []  # every column of every mart described
     tables = query(

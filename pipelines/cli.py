@@ -126,6 +126,14 @@ def summary(published: Path) -> str:
             "ORDER BY list_position(['AA','A','B','C','D'], grade)"
         ).fetchall()
         managers = con.execute("SELECT count(*) FROM latest.modules").fetchone()[0]
+        segments = con.execute(
+            "SELECT segment, count(*) FROM latest.customer_loyalty GROUP BY segment "
+            "ORDER BY list_position(['Secure','Complacent','At-risk','Defector'], segment)"
+        ).fetchall()
+        at_risk_revenue, expected_loss = con.execute(
+            "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure "
+            "WHERE dimension = 'overall'"
+        ).fetchone() or (0, 0)
         tables = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"
         ).fetchone()[0]
@@ -136,7 +144,9 @@ def summary(published: Path) -> str:
     return (
         f"published {published} (publication {publication_id}, {tables} tables)\n"
         f"as of {latest}: {customers} graded customers ({grade_text}); "
-        f"{managers} account managers with modules"
+        f"{managers} account managers with modules\n"
+        f"loyalty: {', '.join(f'{s} {n}' for s, n in segments)}; "
+        f"revenue at risk {at_risk_revenue:,.0f}, expected loss {expected_loss:,.0f}"
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import SAMPLE_LANDING
 
 from pipelines.audit import assignment_balance_violations
-from pipelines.cli import main
+from pipelines.cli import main, summary
 
 pytestmark = pytest.mark.e2e
 
@@ -238,3 +238,12 @@ def test_impact_study_is_published_empty_without_a_programme_start(con):
         "SELECT comment FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'impact_study'"
     ).fetchone()[0]
     assert "impact study" in described.lower()
+
+
+def test_the_run_summary_reports_grades_managers_and_loyalty(published, con):
+    text = summary(published[0])
+    segments = con.execute("SELECT segment, count(*) FROM latest.customer_loyalty GROUP BY 1").fetchall()
+    assert all(f"{segment} {n}" in text for segment, n in segments), text
+    grades = con.execute("SELECT grade, count(*) FROM latest.customer_worth GROUP BY 1").fetchall()
+    assert all(f"{grade} {n}," in text or f"{grade} {n})" in text for grade, n in grades), text
+    assert "(publication 2, 17 tables)" in text and "12 account managers" in text

@@ -43,7 +43,8 @@ measured as (
         count(*) filter (where p.segment <> 'Defector') as active_customers,
         count(*) filter (where p.segment = 'At-risk') as at_risk_customers,
         count(*) filter (where p.segment = 'Defector') as defectors,
-        coalesce(sum(p.revenue_12m) filter (where p.segment = 'At-risk'), 0) as at_risk_revenue,
+        coalesce(sum(p.revenue_12m) filter (where p.segment = 'At-risk'), 0)::decimal(18, 2)
+            as at_risk_revenue,
         coalesce({{ exact_sum("p.expected_loss") }}, 0) as expected_loss  -- null for Defectors
     from populations as p
     inner join baseline as b on p.as_of_date >= b.baseline_date

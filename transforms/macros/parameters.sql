@@ -106,3 +106,12 @@
     ({{ alias }}.active_from <= {{ as_of_date }}
      and ({{ alias }}.active_to is null or {{ as_of_date }} < {{ alias }}.active_to))
 {%- endmacro %}
+
+{#- A rate learned from history, shrunk to its prior (SPEC §4.5, §7):
+    (successes + weight x prior) / (n + weight); the prior alone when n + weight = 0. -#}
+{% macro shrunk_rate(successes, n, weight, prior) -%}
+    case
+        when coalesce({{ n }}, 0) + {{ weight }} = 0 then {{ prior }}
+        else (coalesce({{ successes }}, 0) + {{ weight }} * {{ prior }}) / (coalesce({{ n }}, 0) + {{ weight }})
+    end
+{%- endmacro %}

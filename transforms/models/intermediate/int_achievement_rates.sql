@@ -36,10 +36,6 @@ select
     c.incremental_class,
     coalesce(p.customers, 0) as history_customers,
     coalesce(p.achieved, 0) as achieved_share_sum,
-    case
-        when coalesce(p.customers, 0) + {{ weight }} = 0 then {{ prior }}
-        else (coalesce(p.achieved, 0) + {{ weight }} * {{ prior }})
-            / (coalesce(p.customers, 0) + {{ weight }})
-    end as achievement_probability
+    {{ shrunk_rate('p.achieved', 'p.customers', weight, prior) }} as achievement_probability
 from classes as c
 left join per_class as p using (as_of_date, incremental_class)

@@ -46,9 +46,7 @@ select
     {{ defection_prior('s.segment') }} as defection_prior,
     case
         when s.segment = 'Defector' then 1.0::double
-        when coalesce(p.customers, 0) + {{ weight }} = 0 then {{ defection_prior('s.segment') }}
-        else (coalesce(p.defected, 0) + {{ weight }} * {{ defection_prior('s.segment') }})
-            / (coalesce(p.customers, 0) + {{ weight }})
+        else {{ shrunk_rate('p.defected', 'p.customers', weight, defection_prior('s.segment')) }}
     end as defection_probability
 from segments as s
 left join per_segment as p using (as_of_date, segment)

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.failpoints import failpoint
+from pipelines.history import stale_months_in
 
 STORAGE_VERSION = "v1.1.0"  # oldest client the published file must serve (SPEC §13)
 STAGED_SUFFIX = ".staged"
@@ -37,6 +38,8 @@ PUBLICATIONS_COLUMNS = {
     "input_files": "Landing files loaded into the warehouse so far (path relative to the landing folder).",
     "row_counts": "JSON object: published table -> number of rows.",
     "checks_passed": "The blocking checks this publication passed before it was swapped in.",
+    "stale_months": "Published months (YYYY-MM) that late data loaded before this publication made "
+    "stale and that it did not recompute: run `accounts backfill --stale`.",
 }
 AUDIT_TABLES = {
     "ingest_log": (
@@ -187,12 +190,17 @@ def _append_publication(
     columns = (
         "publication_id BIGINT, published_at TIMESTAMP, run_id VARCHAR, "
         "months_refreshed VARCHAR[], as_of_dates DATE[], latest_as_of_date DATE, "
-        "input_files VARCHAR[], row_counts VARCHAR, checks_passed VARCHAR[]"
+        "input_files VARCHAR[], row_counts VARCHAR, checks_passed VARCHAR[], stale_months VARCHAR[]"
     )
     con.execute(f"CREATE TABLE pub.main.publications ({columns})")
+    still_stale: list[str] = []
     if published.exists():
         con.execute(f"ATTACH {_quote(str(published))} AS previous (READ_ONLY)")
-        con.execute("INSERT INTO pub.main.publications SELECT * FROM previous.main.publications")
+        # BY NAME: files published before a column existed carry it over as NULL
+        con.execute("INSERT INTO pub.main.publications BY NAME SELECT * FROM previous.main.publications")
+        still_stale = [
+            m for m in stale_months_in(con, "wh", "previous") if m not in set(months_refreshed)
+        ]
         con.execute("DETACH previous")
     publication_id = con.execute(
         "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"
@@ -215,7 +223,7 @@ def _append_publication(
         ).fetchall()
     ]
     con.execute(
-        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [])",
+        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?)",
         [
             publication_id,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -225,6 +233,7 @@ def _append_publication(
             latest,
             input_files,
             json.dumps(row_counts, sort_keys=True),
+            still_stale,
         ],
     )
     con.execute(f"COMMENT ON TABLE pub.main.publications IS {_quote(PUBLICATIONS_DESCRIPTION)}")

@@ -67,12 +67,16 @@ def test_late_transactions_mark_their_months_stale_and_backfill_fixes_exactly_th
     assert main(["backfill", "--stale"]) == 0
     assert stale_months(warehouse / "warehouse.duckdb", published) == []
     con = duckdb.connect(str(published), read_only=True)
-    months = con.execute("SELECT months_refreshed FROM publications ORDER BY publication_id").fetchall()
+    months = con.execute(
+        "SELECT months_refreshed, stale_months FROM publications ORDER BY publication_id"
+    ).fetchall()
     assert [m[0] for m in months] == [
         ["2026-07", "2026-08", "2026-09", "2026-10"],
         ["2026-10"],
         ["2026-08", "2026-09"],
     ]
+    # the publication table shows what each publication left stale, for BI users too
+    assert [m[1] for m in months] == [[], ["2026-08", "2026-09"], []]
     august = con.execute(
         "SELECT actual_revenue FROM customer_worth WHERE customer_id = 'C000001' "
         "AND as_of_date = DATE '2026-08-31'"

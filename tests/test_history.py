@@ -1,6 +1,8 @@
 """SPEC §13 history: a backfill of a month range in one run equals month-by-month runs, and a
 rerun of a month replaces exactly its rows."""
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from conftest import SAMPLE_LANDING
@@ -11,6 +13,13 @@ from pipelines.partitions import months_between
 pytestmark = pytest.mark.e2e
 
 FIRST, LAST = "2024-11", "2026-10"  # the sample's last 24 months
+# the README's impact-study walk-through: programme start 2025-11-01, baseline 2025-10-31
+IMPACT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "impact_study_config.yaml"
+
+
+@pytest.fixture(autouse=True)
+def impact_study_config(monkeypatch):
+    monkeypatch.setenv("ACCOUNTS_CONFIG", str(IMPACT_CONFIG))
 
 
 def _tables(path) -> dict[str, list]:
@@ -35,6 +44,7 @@ def backfilled(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ACCOUNTS_LANDING_DIR", str(SAMPLE_LANDING))
         mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(warehouse))
+        mp.setenv("ACCOUNTS_CONFIG", str(IMPACT_CONFIG))
         assert main(["backfill", "--from", FIRST, "--to", LAST]) == 0
     return warehouse
 
@@ -50,6 +60,25 @@ def test_backfill_is_one_run_holding_every_month(backfilled):
         "SELECT strftime(as_of_date, '%Y-%m'), count(*) FROM module_assignments GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert [m for m, _ in per_month] == months_between(FIRST, LAST)
+
+
+def test_the_impact_study_follows_every_month_from_the_baseline(backfilled):
+    con = duckdb.connect(str(backfilled / "accounts.duckdb"), read_only=True)
+    rows = con.execute(
+        "SELECT population, count(*), min(as_of_date), max(as_of_date), any_value(baseline_date), "
+        "count(DISTINCT customers) FROM impact_study GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [(p, n, str(lo), str(hi), str(b)) for p, n, lo, hi, b, _ in rows] == [
+        (p, 13, "2025-10-31", "2026-10-31", "2025-10-31") for p in ("all", "cohort")
+    ]
+    assert rows[1][5] == 1  # the cohort is fixed at the baseline
+    baseline = con.execute(
+        "SELECT count(*) FILTER (WHERE segment <> 'Defector') FROM customer_loyalty "
+        "WHERE as_of_date = DATE '2025-10-31'"
+    ).fetchone()[0]
+    assert con.execute(
+        "SELECT customers FROM impact_study WHERE population = 'cohort' LIMIT 1"
+    ).fetchone()[0] == baseline
 
 
 def test_backfill_equals_month_by_month_runs(backfilled, tmp_path, monkeypatch):

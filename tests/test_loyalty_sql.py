@@ -198,6 +198,7 @@ def book(tmp_path_factory) -> Path:
     run = run_dbt(path, vars=MONTH)
     assert run.statuses["assert_at_risk_exposure_dimensions_add_up"] == "pass"
     assert run.statuses["assert_customer_loyalty_matches_worth"] == "pass"
+    assert run.statuses["assert_loyalty_segments_are_exhaustive"] == "pass"
     return path
 
 

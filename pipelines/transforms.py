@@ -5,8 +5,10 @@ assignment sits between them: worth and economics -> assignment -> modules.
 """
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
@@ -19,6 +21,7 @@ from pipelines.partitions import month_range, monthly_partitions
 from pipelines.resources import WarehouseResource
 
 AFTER_ASSIGNMENT = "tag:after_assignment"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 ASSIGNMENT_HISTORY_KEY = AssetKey("module_assignment_history")
 
 dbt_project = DbtProject(project_dir=paths.DBT_PROJECT_DIR)
@@ -74,10 +77,37 @@ def _build(
     month_from, month_to = month_range(context.partition_key_range)
     context.log.info(f"dbt build for months {month_from}..{month_to}")
     variables = json.dumps(dbt_vars(warehouse.settings()))
+    cache = partial_parse_cache(warehouse, context.op.name)
+    reuse = {"DBT_PARTIAL_PARSE_FILE_PATH": str(cache)} if cache.exists() else {}
     # The months travel as environment variables: new vars would cost dbt a full re-parse.
-    with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to):
+    with warehouse.dbt_environment(
+        ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to, **reuse
+    ):
         invocation = dbt.cli(["build", "--vars", variables], context=context)  # starts dbt
     yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
+    keep_partial_parse(invocation.target_path / PARTIAL_PARSE_FILE, cache)
+
+
+def partial_parse_cache(warehouse: WarehouseResource, group: str) -> Path:
+    """dbt's partial-parse state for this warehouse and dbt group. dbt re-parses the whole project
+    when the profile changes, and the profile holds the warehouse path; dagster-dbt gives every
+    invocation a fresh target dir seeded from `transforms/target`, parsed for the default path.
+    Keeping the state beside the warehouse lets the next invocation against it parse only what
+    changed (dbt still checks files, vars, env vars and profile against it and re-parses what
+    differs). One file per group: the two groups' states were seen to reject each other."""
+    return warehouse.directory() / "dbt" / f"{group}.{PARTIAL_PARSE_FILE}"
+
+
+def keep_partial_parse(written: Path, cache: Path) -> None:
+    """Keep the state an invocation wrote, unless it is only the seed dagster-dbt copied in
+    (dbt rewrites it only after parsing something)."""
+    seed = dbt_project.project_dir / "target" / PARTIAL_PARSE_FILE
+    if not written.exists() or (seed.exists() and written.read_bytes() == seed.read_bytes()):
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".tmp")
+    partial.write_bytes(written.read_bytes())
+    os.replace(partial, cache)  # atomic: a concurrent reader sees the old or the new state
 
 
 @dbt_assets(

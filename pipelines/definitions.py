@@ -1,7 +1,6 @@
 """The code location: every asset, check, job and resource of the pipeline."""
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from pipelines import paths
 from pipelines.assignment import module_assignment_history
@@ -11,7 +10,12 @@ from pipelines.jobs import ingest_job, monthly_job
 from pipelines.publish import BLOCKING_CHECKS, published_warehouse, staged_publication
 from pipelines.resources import WarehouseResource
 from pipelines.schedules import nightly_load, refresh_current_month
-from pipelines.transforms import dbt_project, modules_and_scorecards, worth_and_economics
+from pipelines.transforms import (
+    AccountsDbtCli,
+    dbt_project,
+    modules_and_scorecards,
+    worth_and_economics,
+)
 
 defs = Definitions(
     assets=[
@@ -27,7 +31,7 @@ defs = Definitions(
     schedules=[nightly_load],
     sensors=[refresh_current_month],
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=paths.DBT_EXECUTABLE),
+        "dbt": AccountsDbtCli(project_dir=dbt_project, dbt_executable=paths.DBT_EXECUTABLE),
         "warehouse": WarehouseResource(),
     },
     # One process writes the DuckDB warehouse at a time: run every step in the run's process.

@@ -609,32 +609,43 @@ def merge_rows(
     casts = ", ".join(f"CAST(i.{c} AS {t})" for c, t in types.items())
     con.register("_incoming", valid.to_arrow())
     try:
+        # One inner join finds the incoming keys already loaded, identical or not: DuckDB builds
+        # its hash table on the smaller side, so a file costs about its own size plus a scan of
+        # the raw table, not a hash table of the whole raw table per file (as an anti-join would).
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _replaced AS SELECT "
-            f"{', '.join(f'i.{k}' for k in dataset.key)}, "
+            f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT "
+            f"{', '.join(f'i.{k}' for k in dataset.key)}, ({same}) AS identical, "
             f"t._source_file AS previous_source_file, t._source_line AS previous_source_line, "
             f"i._source_file AS new_source_file, i._source_line AS new_source_line "
-            f"FROM _incoming i JOIN {table} t ON {on} WHERE NOT ({same})"
+            f"FROM _incoming i JOIN {table} t ON {on}"
         )
-        (replaced,) = con.execute("SELECT count(*) FROM _replaced").fetchone()
+        (replaced,) = con.execute("SELECT count(*) FROM _matched WHERE NOT identical").fetchone()
         if replaced:
             con.execute(
                 f"INSERT INTO raw.row_replacements SELECT ?, concat_ws('|', {row_key}), "
                 f"previous_source_file, previous_source_line, new_source_file, new_source_line, ? "
-                f"FROM _replaced ORDER BY new_source_line",
+                f"FROM _matched WHERE NOT identical ORDER BY new_source_line",
                 [dataset.name, at],
             )
             on_replaced = " AND ".join(f"t.{k} = r.{k}" for k in dataset.key)
-            con.execute(f"DELETE FROM {table} t USING _replaced r WHERE {on_replaced}")
-        # An empty table needs no anti-join: the plain insert is faster and keeps file order.
-        (empty,) = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()
-        only_new = "" if empty else f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+            con.execute(
+                f"DELETE FROM {table} t USING (SELECT * FROM _matched WHERE NOT identical) r "
+                f"WHERE {on_replaced}"
+            )
+        # New keys and replacements go in; rows identical to loaded ones are skipped.
+        (skipped,) = con.execute("SELECT count(*) FROM _matched WHERE identical").fetchone()
+        on_skipped = " AND ".join(f"m.{k} = i.{k}" for k in dataset.key)
+        only_changed = (
+            f"WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE m.identical AND {on_skipped})"
+            if skipped
+            else ""  # nothing to skip: a plain insert keeps the file's order
+        )
         (written,) = con.execute(
             f"INSERT INTO {table} ({', '.join(columns)}, _loaded_at) "
-            f"SELECT {casts}, ? FROM _incoming i {only_new}",
+            f"SELECT {casts}, ? FROM _incoming i {only_changed}",
             [at],
         ).fetchone()
-        con.execute("DROP TABLE _replaced")
+        con.execute("DROP TABLE _matched")
     finally:
         con.unregister("_incoming")
     return written, replaced

@@ -28,7 +28,8 @@ universe as (
     from {{ ref('int_customer_grading') }}
 ),
 
-revenue_days as (
+revenue_days as materialized (
+    -- read by two CTEs: computed once
     -- one row per customer and day: net amount and margin of the day, whether it holds a
     -- purchase, and for purchase days the previous purchase day
     select
@@ -62,13 +63,34 @@ windowed as (
         sum(r.margin) filter (where r.day > d.window_start) as margin_12m,
         sum(r.margin) filter (where r.day <= d.window_start) as margin_prev_12m,
         count(*) filter (where r.purchased and r.day > d.window_start) as purchase_occasions_12m,
-        count(*) filter (where r.purchased) as purchase_occasions_24m,
-        quantile_cont((r.day - r.previous_purchase_day)::double, 0.5)
-            filter (where r.purchased and r.previous_purchase_day > d.prior_window_start)
-            as median_gap
+        count(*) filter (where r.purchased) as purchase_occasions_24m
     from dates as d
     inner join revenue_days as r
         on r.day > d.prior_window_start and r.day <= d.grading_date
+    group by all
+),
+
+gaps as (
+    -- the gaps between consecutive purchase days within the last 24 months, numbered in order
+    select
+        d.grading_date,
+        r.customer_id,
+        (r.day - r.previous_purchase_day)::double as gap,
+        row_number() over (partition by d.grading_date, r.customer_id order by r.day - r.previous_purchase_day)
+            as gap_rank,
+        count(*) over (partition by d.grading_date, r.customer_id) as gaps
+    from dates as d
+    inner join revenue_days as r
+        on r.day > d.prior_window_start and r.day <= d.grading_date
+    where r.purchased and r.previous_purchase_day > d.prior_window_start
+),
+
+median_gaps as (
+    -- the median (the mean of the two middle gaps when their number is even), sort-based:
+    -- a holistic median in a hash aggregate cannot spill and runs out of memory at 1M customers
+    select grading_date, customer_id, avg(gap) as median_gap
+    from gaps
+    where gap_rank in ((gaps + 1) // 2, (gaps + 2) // 2)
     group by all
 ),
 
@@ -93,8 +115,9 @@ line_firsts as (
         first_day,
         row_number() over (partition by customer_id order by first_day, product_line) as line_number
     from (
-        select customer_id, product_line, min(day) as first_day
-        from line_days
+        select customer_id, product_line, min(transaction_date) as first_day
+        from {{ ref('stg_revenue') }}
+        where amount > 0
         group by all
     )
 ),
@@ -191,7 +214,7 @@ measures as (
         w.margin_prev_12m::decimal(18, 2) as margin_prev_12m,
         coalesce(w.purchase_occasions_12m, 0) as purchase_occasions_12m,
         coalesce(w.purchase_occasions_24m, 0) as purchase_occasions_24m,
-        case when coalesce(w.purchase_occasions_24m, 0) >= 3 then w.median_gap end as median_gap_days,
+        case when coalesce(w.purchase_occasions_24m, 0) >= 3 then mg.median_gap end as median_gap_days,
         coalesce(lw.product_lines_12m, 0) as product_lines_12m,
         coalesce(lt.product_lines_total, 0) as product_lines_total,
         case when pd.second_product_date <= u.grading_date then pd.second_product_date end
@@ -208,6 +231,7 @@ measures as (
         u.potential_revenue
     from universe as u
     left join windowed as w using (grading_date, customer_id)
+    left join median_gaps as mg using (grading_date, customer_id)
     left join last_purchases as lp using (grading_date, customer_id)
     left join lines_window as lw using (grading_date, customer_id)
     left join lines_total as lt using (grading_date, customer_id)

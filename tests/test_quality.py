@@ -201,3 +201,19 @@ def test_the_registry_is_extended_with_one_entry(tmp_path, settings):
         "expect_column_values_to_be_between(utilisation)", "expect_column_values_to_be_in_set(grade)"
     }
     assert set(SUITES) >= {"customer_worth", "module_assignments", "row_counts", "customer_loyalty"}
+
+
+def test_per_snapshot_suites_check_only_the_months_this_publication_recomputed(tmp_path, settings):
+    staged = build_publication(tmp_path / "accounts.duckdb.staged")
+    con = duckdb.connect(str(staged))
+    # January was published (and checked) earlier; this publication recomputed February only
+    con.execute("CREATE TABLE publications (publication_id BIGINT, months_refreshed VARCHAR[])")
+    con.execute("INSERT INTO publications VALUES (1, ['2024-01', '2024-02']), (2, ['2024-02'])")
+    con.execute("UPDATE customer_worth SET grade = 'Z' WHERE customer_id = 'C0003'")  # both months
+    con.close()
+    report = validate_publication(staged, settings, None)
+    grade = failures_by_suite(report)[("customer_worth", "expect_column_values_to_be_in_set(grade)")]
+    assert grade["unexpected_count"] == 1  # February's row only
+    assert grade["sample_keys"] == [{"as_of_date": "2024-02-29", "customer_id": "C0003", "grade": "Z"}]
+    # the cross-month suites still read the whole history
+    assert "row_counts" in report.suites_run

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import paths
-from pipelines.config import ConfigError, load_config
+from pipelines.config import SEGMENTS, ConfigError, load_config
 
 
 def _instance():
@@ -128,7 +128,8 @@ def summary(published: Path) -> str:
         managers = con.execute("SELECT count(*) FROM latest.modules").fetchone()[0]
         segments = con.execute(
             "SELECT segment, count(*) FROM latest.customer_loyalty GROUP BY segment "
-            "ORDER BY list_position(['Secure','Complacent','At-risk','Defector'], segment)"
+            "ORDER BY list_position(?, segment)",
+            [list(SEGMENTS)],
         ).fetchall()
         at_risk_revenue, expected_loss = con.execute(
             "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure "

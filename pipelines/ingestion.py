@@ -619,7 +619,10 @@ def merge_rows(
             f"i._source_file AS new_source_file, i._source_line AS new_source_line "
             f"FROM _incoming i JOIN {table} t ON {on}"
         )
-        (replaced,) = con.execute("SELECT count(*) FROM _matched WHERE NOT identical").fetchone()
+        replaced, skipped = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT identical), count(*) FILTER (WHERE identical) "
+            "FROM _matched"
+        ).fetchone()
         if replaced:
             con.execute(
                 f"INSERT INTO raw.row_replacements SELECT ?, concat_ws('|', {row_key}), "
@@ -633,7 +636,6 @@ def merge_rows(
                 f"WHERE {on_replaced}"
             )
         # New keys and replacements go in; rows identical to loaded ones are skipped.
-        (skipped,) = con.execute("SELECT count(*) FROM _matched WHERE identical").fetchone()
         on_skipped = " AND ".join(f"m.{k} = i.{k}" for k in dataset.key)
         only_changed = (
             f"WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE m.identical AND {on_skipped})"

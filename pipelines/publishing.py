@@ -198,9 +198,8 @@ def _append_publication(
         con.execute(f"ATTACH {_quote(str(published))} AS previous (READ_ONLY)")
         # BY NAME: files published before a column existed carry it over as NULL
         con.execute("INSERT INTO pub.main.publications BY NAME SELECT * FROM previous.main.publications")
-        still_stale = [
-            m for m in stale_months_in(con, "wh", "previous") if m not in set(months_refreshed)
-        ]
+        refreshed = set(months_refreshed)
+        still_stale = [m for m in stale_months_in(con, "wh", "previous") if m not in refreshed]
         con.execute("DETACH previous")
     publication_id = con.execute(
         "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-GRADES = ["AA", "A", "B", "C", "D"]
+from pipelines.config import GRADES, SEGMENTS  # one definition, shared with the config checks
+
 MOVE_REASONS = ["new", "manager_left", "rebalanced", "kept"]
 PEER_LEVELS = ["peer_group", "customer_type", "all"]
-SEGMENTS = ["Secure", "Complacent", "At-risk", "Defector"]
 EXPOSURE_DIMENSIONS = ["overall", "grade", "manager", "customer_type", "region"]
 DRIVER_TYPES = ["reason_code", "medium"]
 DRIVER_LABELS = ["dissatisfier", "satisfier", "neutral", "insufficient_support"]
@@ -29,7 +29,7 @@ def _non_negative(dtype=pl.Float64, nullable: bool = True) -> pa.Column:
 
 
 def _grade(nullable: bool = False) -> pa.Column:
-    return pa.Column(pl.Utf8, pa.Check.isin(GRADES), nullable=nullable)
+    return pa.Column(pl.Utf8, pa.Check.isin(list(GRADES)), nullable=nullable)
 
 
 def _table(key: list[str], columns: dict[str, pa.Column]) -> pa.DataFrameSchema:
@@ -76,7 +76,7 @@ PUBLISHED_CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "customer_loyalty": _table(
         ["as_of_date", "customer_id"],
         {
-            "segment": pa.Column(pl.Utf8, pa.Check.isin(SEGMENTS), nullable=False),
+            "segment": pa.Column(pl.Utf8, pa.Check.isin(list(SEGMENTS)), nullable=False),
             "grade": _grade(),
             "defection_probability": _share(nullable=False),
             "purchase_occasions_12m": _non_negative(pl.Int64, nullable=False),

@@ -436,3 +436,18 @@ def test_contract_rejects_rows_the_rules_must_have_quarantined():
     with pytest.raises(pandera.errors.SchemaErrors):
         validate_valid_rows("employee_counts", frame)
     validate_valid_rows("employee_counts", frame.with_columns(employees=pl.lit(3, pl.Int64)))
+
+
+def test_contract_rejects_a_repeated_key_and_names_its_rows():
+    frame = pl.DataFrame(
+        {"customer_id": ["C1", "C1", "C2"], "as_of_date": [date(2024, 1, 1)] * 3,
+         "employees": [1, 2, 3], "_source_file": ["x.csv"] * 3, "_source_line": [2, 3, 4],
+         "_extra": [None] * 3},
+        schema_overrides={"_extra": pl.String},
+    )  # fmt: skip
+    with pytest.raises(pandera.errors.SchemaErrors) as error:
+        validate_valid_rows("employee_counts", frame)
+    failures = error.value.failure_cases
+    assert "one row per key (customer_id, as_of_date)" in failures["check"].to_list()
+    assert len(failures) == 2  # both rows of C1, not C2
+    validate_valid_rows("employee_counts", frame.tail(2))

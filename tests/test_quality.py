@@ -8,7 +8,16 @@ import duckdb
 import pytest
 
 from pipelines.config import load_config, parse_config
-from pipelines.quality import SUITES, Suite, between, expect, in_set, table_suite, validate_publication
+from pipelines.quality import (
+    SUITES,
+    Suite,
+    between,
+    expect,
+    in_set,
+    read_batches,
+    table_suite,
+    validate_publication,
+)
 
 MONTHS = ("2024-01-31", "2024-02-29")
 
@@ -217,3 +226,22 @@ def test_per_snapshot_suites_check_only_the_months_this_publication_recomputed(t
     assert grade["sample_keys"] == [{"as_of_date": "2024-02-29", "customer_id": "C0003", "grade": "Z"}]
     # the cross-month suites still read the whole history
     assert "row_counts" in report.suites_run
+
+
+def test_batches_hold_only_the_columns_the_rules_and_keys_read(tmp_path, settings):
+    staged = build_publication(tmp_path / "accounts.duckdb.staged")
+    con = duckdb.connect(str(staged))
+    con.execute("""
+        CREATE TABLE customer_loyalty AS SELECT * FROM (VALUES
+            (DATE '2024-02-29', 'C0001', 'Secure', 0.02, ['decline'], 'north')
+        ) t(as_of_date, customer_id, segment, defection_probability, risk_reasons, region)
+    """)
+    con.close()
+    batches, _ = read_batches(staged, settings)
+    # a list column (which GX would fingerprint by pickling the frame) and unchecked columns stay out
+    assert list(batches["customer_loyalty"].frame.columns) == [
+        "as_of_date", "customer_id", "segment", "defection_probability"
+    ]
+    # a column named only in a row condition is read too
+    assert "customers_known_size" in batches["incremental_class_shares"].frame.columns
+    assert validate_publication(staged, settings, None).passed

@@ -463,3 +463,21 @@ def test_rerun_replaces_exactly_the_months_of_its_range(history):
     assert rest_before == rest_after
     march = by_customer([r for r in rest_after if r["as_of_date"] == D("2024-03-31")])
     assert float(march["h1"]["actual_revenue"]) == 10000.0
+
+
+def test_the_unique_test_names_a_repeated_key_and_passes_distinct_keys(tmp_path):
+    # dbt's `unique`, overridden for DuckDB (macros/generic_tests.sql) to count key hashes first:
+    # the exact grouping must still run, and name the value, when a key repeats
+    path = tmp_path / "warehouse.duckdb"
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.customers", [customer("c1")])
+        insert_rows(con, "raw.revenue", [sale("t1", "c1", "2024-05-01", 10),
+                                         sale("t2", "c1", "2024-05-02", 20)])  # fmt: skip
+    select = "stg_revenue"  # the view and its tests
+    assert run_dbt(path, select=select).success
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.revenue", [sale("t2", "c1", "2024-05-03", 30)])
+    run = run_dbt(path, select=select, check=False)
+    failed = {node: message for node, message in run.failures().items() if "unique" in node}
+    assert list(failed) == ["unique_stg_revenue_transaction_id"]
+    assert "Got 1 result" in failed["unique_stg_revenue_transaction_id"]

@@ -4,7 +4,8 @@
 -- A purchase is a revenue row with amount > 0: occasions, product lines and the last purchase use
 -- purchases only; sums of revenue and margin use every row (credit notes included).
 -- Set-based over the grading dates; distinct counts are two-stage group-bys, the last purchase an
--- ASOF join, the product-line dates a window over each customer's first purchase per line.
+-- ASOF join, the median gap a sorted list of purchase days, the product-line dates a window over
+-- each customer's first purchase per line.
 {%- set window = var('revenue_window_months') | int %}
 {%- set recency_days = var('at_risk_recency_days') | int %}
 {%- set decline_ratio = var('at_risk_decline_ratio') | float %}
@@ -30,27 +31,15 @@ universe as (
 
 revenue_days as materialized (
     -- read by two CTEs: computed once
-    -- one row per customer and day: net amount and margin of the day, whether it holds a
-    -- purchase, and for purchase days the previous purchase day
+    -- one row per customer and day: net amount and margin of the day, whether it holds a purchase
     select
         customer_id,
-        day,
-        amount,
-        margin,
-        purchased,
-        case when purchased then
-            lag(day) over (partition by customer_id, purchased order by day)
-        end as previous_purchase_day
-    from (
-        select
-            customer_id,
-            transaction_date as day,
-            sum(amount) as amount,
-            sum(margin) as margin,
-            bool_or(amount > 0) as purchased
-        from {{ ref('stg_revenue') }}
-        group by all
-    )
+        transaction_date as day,
+        sum(amount) as amount,
+        sum(margin) as margin,
+        bool_or(amount > 0) as purchased
+    from {{ ref('stg_revenue') }}
+    group by all
 ),
 
 windowed as (
@@ -63,35 +52,36 @@ windowed as (
         sum(r.margin) filter (where r.day > d.window_start) as margin_12m,
         sum(r.margin) filter (where r.day <= d.window_start) as margin_prev_12m,
         count(*) filter (where r.purchased and r.day > d.window_start) as purchase_occasions_12m,
-        count(*) filter (where r.purchased) as purchase_occasions_24m
+        count(*) filter (where r.purchased) as purchase_occasions_24m,
+        -- the purchase days of the 24 months in order, for the gaps between them
+        list_sort(list(r.day) filter (where r.purchased)) as purchase_days_24m
     from dates as d
     inner join revenue_days as r
         on r.day > d.prior_window_start and r.day <= d.grading_date
     group by all
-),
-
-gaps as (
-    -- the gaps between consecutive purchase days within the last 24 months, numbered in order
-    select
-        d.grading_date,
-        r.customer_id,
-        (r.day - r.previous_purchase_day)::double as gap,
-        row_number() over (partition by d.grading_date, r.customer_id order by r.day - r.previous_purchase_day)
-            as gap_rank,
-        count(*) over (partition by d.grading_date, r.customer_id) as gaps
-    from dates as d
-    inner join revenue_days as r
-        on r.day > d.prior_window_start and r.day <= d.grading_date
-    where r.purchased and r.previous_purchase_day > d.prior_window_start
 ),
 
 median_gaps as (
-    -- the median (the mean of the two middle gaps when their number is even), sort-based:
-    -- a holistic median in a hash aggregate cannot spill and runs out of memory at 1M customers
-    select grading_date, customer_id, avg(gap) as median_gap
-    from gaps
-    where gap_rank in ((gaps + 1) // 2, (gaps + 2) // 2)
-    group by all
+    -- the median gap between consecutive purchase days of the 24 months (the mean of the two
+    -- middle gaps when their number is even), from each customer's sorted list of days: lists
+    -- of a few dozen days per customer instead of a window sorting every purchase day (L: the
+    -- lag and rank windows took 24 of the model's 40 s), and unlike a holistic median in a hash
+    -- aggregate, no state per value that cannot spill
+    select
+        grading_date,
+        customer_id,
+        (gaps[(len(gaps) + 1) // 2] + gaps[(len(gaps) + 2) // 2]) / 2 as median_gap
+    from (
+        select
+            grading_date,
+            customer_id,
+            list_sort(list_transform(
+                range(1, len(purchase_days_24m)),
+                lambda i: (purchase_days_24m[i + 1] - purchase_days_24m[i])::double
+            )) as gaps
+        from windowed
+        where len(purchase_days_24m) >= 2
+    )
 ),
 
 last_purchases as (

@@ -141,7 +141,9 @@ def file_sha256(path: Path) -> str:
 # --- reading: column names ---------------------------------------------------------------------
 
 
-def normalise_columns(header: Sequence[str], dataset: Dataset, rel: str, line: int | None) -> list[str]:
+def normalise_columns(
+    header: Sequence[str], dataset: Dataset, rel: str, line: int | None
+) -> list[str]:
     """Lower-cased, stripped names; reject duplicates and missing required columns."""
     names = [name.strip().lower() for name in header]
     seen: set[str] = set()
@@ -291,7 +293,9 @@ def read_parquet_frame(path: Path, rel: str, dataset: Dataset) -> pl.DataFrame:
     names = normalise_columns(list(schema), dataset, rel, line=None)
     for name, dtype in zip(names, schema.values(), strict=True):
         if name in dataset.columns and dtype.is_nested():
-            raise _Reject(Rejection(rel, None, name, f"column '{name}' has unsupported type {dtype}"))
+            raise _Reject(
+                Rejection(rel, None, name, f"column '{name}' has unsupported type {dtype}")
+            )
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:
@@ -386,7 +390,7 @@ def _present(dataset: Dataset, column: str) -> pl.Expr:
     return pl.col(PRESENT + column)
 
 
-def _presence(column: str, dtype: pl.DataType, in_file: bool) -> pl.Expr:
+def _presence_flag(column: str, dtype: pl.DataType, in_file: bool) -> pl.Expr:
     # A typed source value (Parquet) is never blank: only text needs stripping to know.
     if not in_file:
         return pl.lit(False)
@@ -465,7 +469,7 @@ def row_rules(dataset: Dataset, known_customers: pl.Series | None) -> list[Rule]
     return rules
 
 
-def duplicate_rule(dataset: Dataset) -> Rule:
+def _duplicate_rule(dataset: Dataset) -> Rule:
     """Later rows of a key already seen (among rows passing the other rules) in this file.
     Needs FIRST_LINE, the key's first valid line (see `_mark_duplicates`)."""
     key_text = pl.concat_str([_text_of(dataset, k) for k in dataset.key], separator="|")
@@ -535,7 +539,7 @@ def clean_frame(
                 (_typed(c, t, dtypes[c]) if c in schema else pl.lit(None, polars_type(t))).alias(c)
                 for c, t in dataset.columns.items()
             ),
-            *(_presence(c, dtypes[c], c in schema).alias(PRESENT + c) for c in typed_columns),
+            *(_presence_flag(c, dtypes[c], c in schema).alias(PRESENT + c) for c in typed_columns),
             pl.col(LINE),
             (_json_of(extras, schema) if extras else pl.lit(None, pl.String)).alias("_extra"),
         )
@@ -544,7 +548,7 @@ def clean_frame(
         .collect()
     )
     if _may_have_duplicate_keys(checked, dataset):
-        rules.append(duplicate_rule(dataset))
+        rules.append(_duplicate_rule(dataset))
         checked = _mark_duplicates(checked, dataset, rules[-1], len(rules) - 1)
     bad = checked.get_column(RULE).is_not_null()
     valid = checked.filter(~bad).select(
@@ -642,7 +646,9 @@ def merge_rows(
     on = " AND ".join(f"t.{k} = i.{k}" for k in dataset.key)
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in dataset.columns)
     row_key = ", ".join(f"CAST({k} AS VARCHAR)" for k in dataset.key)
-    types = dataset.columns | {c: LINEAGE_COLUMNS[c] for c in ("_source_file", "_source_line", "_extra")}
+    types = dataset.columns | {
+        c: LINEAGE_COLUMNS[c] for c in ("_source_file", "_source_line", "_extra")
+    }
     columns = list(types)
     casts = ", ".join(f"CAST(i.{c} AS {t})" for c, t in types.items())
     con.register("_incoming", _arrow(valid))
@@ -658,7 +664,8 @@ def merge_rows(
             f"FROM _incoming i JOIN {table} t ON {on}"
         )
         replaced, skipped = con.execute(
-            "SELECT count(*) FILTER (WHERE NOT identical), count(*) FILTER (WHERE identical) FROM _matched"
+            "SELECT count(*) FILTER (WHERE NOT identical), count(*) FILTER (WHERE identical) "
+            "FROM _matched"
         ).fetchone()
         if replaced:
             con.execute(
@@ -700,7 +707,9 @@ class _FileResult:
     rejection: Rejection | None = None
 
 
-def _load_message(rel: str, read: int, written: int, replaced: int, quarantine: pl.DataFrame) -> str:
+def _load_message(
+    rel: str, read: int, written: int, replaced: int, quarantine: pl.DataFrame
+) -> str:
     identical = read - written - quarantine.height
     message = (
         f"{rel}: {read} rows read, {written} loaded ({replaced} replacing earlier rows), "

@@ -118,7 +118,9 @@ class Suite:
     per_snapshot: bool = False
 
 
-def table_suite(table: str, keys: tuple[str, ...], *rules: Expect, extra: Rules | None = None) -> Suite:
+def table_suite(
+    table: str, keys: tuple[str, ...], *rules: Expect, extra: Rules | None = None
+) -> Suite:
     """A suite on a published table: key rules (not null, unique), then `rules`, then
     `extra(settings, columns)`."""
 
@@ -126,11 +128,7 @@ def table_suite(table: str, keys: tuple[str, ...], *rules: Expect, extra: Rules 
         return [*key_rules(keys), *rules, *(extra(settings, columns) if extra else [])]
 
     return Suite(
-        f"SELECT * FROM main.{table}",
-        keys,
-        (table,),
-        build,
-        f"The published `{table}`.",
+        f"SELECT * FROM main.{table}", keys, (table,), build, f"The published `{table}`.",
         per_snapshot=True,
     )
 
@@ -195,65 +193,43 @@ def _row_count_rules(settings: Settings, columns: list[str]) -> list[Expect]:
 
 SUITES: dict[str, Suite] = {
     "customer_worth": table_suite(
-        "customer_worth",
-        ("as_of_date", "customer_id"),
-        in_set("grade", list(GRADES)),
-        in_set("actual_class", CLASSES),
-        in_set("incremental_class", CLASSES),
-        in_set("peer_group_level", PEER_LEVELS),
-        between("achievement_probability", 0, 1),
-        between("incremental_top_share", 0, 1),
-        between("incremental_revenue", 0),
-        between("potential_revenue", 0),
-        between("expected_incremental_revenue", 0),
-        not_null("grade"),
+        "customer_worth", ("as_of_date", "customer_id"),
+        in_set("grade", list(GRADES)), in_set("actual_class", CLASSES),
+        in_set("incremental_class", CLASSES), in_set("peer_group_level", PEER_LEVELS),
+        between("achievement_probability", 0, 1), between("incremental_top_share", 0, 1),
+        between("incremental_revenue", 0), between("potential_revenue", 0),
+        between("expected_incremental_revenue", 0), not_null("grade"),
     ),
     "best_in_class": table_suite(
-        "best_in_class",
-        ("as_of_date", "customer_type", "size_band"),
-        in_set("peer_group_level", PEER_LEVELS),
-        between("best_in_class_revenue_per_employee", 0),
+        "best_in_class", ("as_of_date", "customer_type", "size_band"),
+        in_set("peer_group_level", PEER_LEVELS), between("best_in_class_revenue_per_employee", 0),
     ),
     "worth_matrix": table_suite(
-        "worth_matrix",
-        ("as_of_date", "actual_class", "incremental_class"),
-        in_set("grade", list(GRADES)),
-        in_set("actual_class", CLASSES),
-        in_set("incremental_class", CLASSES),
-        between("customers", 0),
+        "worth_matrix", ("as_of_date", "actual_class", "incremental_class"),
+        in_set("grade", list(GRADES)), in_set("actual_class", CLASSES),
+        in_set("incremental_class", CLASSES), between("customers", 0),
     ),
     "incremental_class_bands": table_suite(
-        "incremental_class_bands",
-        ("as_of_date", "incremental_class"),
-        in_set("incremental_class", CLASSES),
-        between("target_share", 0, 1),
+        "incremental_class_bands", ("as_of_date", "incremental_class"),
+        in_set("incremental_class", CLASSES), between("target_share", 0, 1),
         between("realised_share", 0, 1),
     ),
     "contact_economics": table_suite(
-        "contact_economics",
-        ("as_of_date",),
-        between("cost_per_contact", 0),
-        between("contacts_per_manager_year", 0),
+        "contact_economics", ("as_of_date",),
+        between("cost_per_contact", 0), between("contacts_per_manager_year", 0),
         between("managers_active", 0),
     ),
     "contact_economics_by_grade": table_suite(
-        "contact_economics_by_grade",
-        ("as_of_date", "grade"),
-        in_set("grade", list(GRADES)),
+        "contact_economics_by_grade", ("as_of_date", "grade"), in_set("grade", list(GRADES)),
         between("customers", 0),
     ),
     "module_assignments": table_suite(
-        "module_assignments",
-        ("as_of_date", "customer_id"),
-        not_null("manager_id"),
-        in_set("grade", list(GRADES)),
+        "module_assignments", ("as_of_date", "customer_id"),
+        not_null("manager_id"), in_set("grade", list(GRADES)),
         in_set("move_reason", MOVE_REASONS),
     ),
     "modules": table_suite(
-        "modules",
-        ("as_of_date", "manager_id"),
-        between("utilisation", 0),
-        between("accounts", 0),
+        "modules", ("as_of_date", "manager_id"), between("utilisation", 0), between("accounts", 0),
     ),
     # --- derived frames: rules across rows and tables ---------------------------------------
     "incremental_class_shares": Suite(
@@ -463,7 +439,9 @@ def validate_publication(
     sample = settings.quality.failing_keys_sample
     for name, batch in batches.items():
         suite_def, frame = suites[name], batch.frame
-        batch_definition = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
+        batch_definition = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
+            "whole"
+        )
         suite = context.suites.add(gx.ExpectationSuite(name=name))
         for rule in batch.rules:
             suite.add_expectation(getattr(gx.expectations, rule.kind)(**rule.kwargs))
@@ -473,11 +451,8 @@ def validate_publication(
         keys = [k for k in suite_def.keys if k in frame.columns]
         result = definition.run(
             batch_parameters={"dataframe": frame},
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": keys,
-                "partial_unexpected_count": sample,
-            },  # fmt: skip
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": keys,
+                           "partial_unexpected_count": sample},  # fmt: skip
             run_id=run_id,
         )
         for outcome in result.results:

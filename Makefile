@@ -4,7 +4,7 @@ PYTHON ?= python3
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 export GX_ANALYTICS_ENABLED = false
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test test-fast lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,13 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/accounts run
 
-# The whole test suite (pytest's "no tests collected", exit 5, is not a failure).
+# The whole test suite, what CI runs (pytest's "no tests collected", exit 5, is not a failure).
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The fast loop while developing: unit tests and SQL tests on tiny hand-made warehouses.
+test-fast: setup
+	$(VENV)/bin/pytest tests/unit tests/sql -n 2 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -60,20 +60,18 @@ compute_logs:
 
 # Dagster step key -> reported stage (anything else: its own step key)
 STAGE_OF_STEP = {
-    "worth_and_economics": "dbt worth_and_economics",
+    "worth_and_loyalty": "dbt worth_and_loyalty",
     "module_assignment_history": "assignment",
-    "modules_and_scorecards": "dbt modules_and_scorecards",
+    "modules_and_risk": "dbt modules_and_risk",
     "staged_publication": "publish",
     "published_warehouse": "publish",
-    "published_contracts": "checks",
-    "assignment_balance": "checks",
 }
 STAGE_ORDER = [
     "total",
     "ingest",
-    "dbt worth_and_economics",
+    "dbt worth_and_loyalty",
     "assignment",
-    "dbt modules_and_scorecards",
+    "dbt modules_and_risk",
     "checks",
     "publish",
     "overhead",
@@ -317,7 +315,7 @@ def stage_of(step_key: str, job_name: str) -> str:
         return "ingest"
     if step_key in STAGE_OF_STEP:
         return STAGE_OF_STEP[step_key]
-    if any(step_key.endswith(check) for check in ("published_contracts", "assignment_balance")):
+    if step_key.endswith("quality_expectations"):
         return "checks"
     return step_key
 
@@ -581,14 +579,14 @@ def working_tree_info() -> dict[str, Any]:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip()
 
-    dirty = git("status", "--short", "--untracked-files=no", "--", "pipelines", "transforms", "schemas")
+    dirty = git("status", "--short", "--untracked-files=no", "--", "pipelines", "transforms", "sample_data")
     return {"ref": "working tree", "commit": git("rev-parse", "HEAD"), "src": str(ROOT),
             "dirty_files": dirty.splitlines()}  # fmt: skip
 
 
 def warm_up(env: Mapping[str, str], src: Path, log_path: Path) -> float:
     """Import the definitions once, untimed by the measurements: a stale or missing dbt manifest
-    is parsed here (pipelines.transforms.ensure_manifest), not inside the first nightly run."""
+    is parsed here (pipelines.transforms.project.ensure_manifest), not inside the first nightly run."""
     started = time.perf_counter()
     result = run_command([PYTHON, "-c", "import pipelines.definitions"], env, log_path, cwd=src)
     if result.returncode:

@@ -4,158 +4,34 @@ UI shows, in process, and exits non-zero on any failure."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import os
 import sys
 import time
 from pathlib import Path
 
-import duckdb
-
-from pipelines import paths
-from pipelines.config import SEGMENTS, ConfigError, load_config
-
-
-def _instance():
-    from dagster import DagsterInstance
-
-    # With DAGSTER_HOME set, runs are recorded where `dagster dev` shows them.
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-
-
-def _quiet_run_config(verbose: bool) -> dict:
-    level = "INFO" if verbose else "WARNING"
-    return {"loggers": {"console": {"config": {"log_level": level}}}}
-
-
-def _failure_messages(result) -> list[str]:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause:  # the user code's own error, not Dagster's wrapper
-                error = error.cause
-            messages.append(f"{event.step_key}: {error.message.strip()}")
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                messages.append(f"check {evaluation.check_name} failed on {evaluation.asset_key}")
-    return messages or ["the run failed (see the Dagster logs above)"]
-
-
-def _execute(job_name: str, verbose: bool, **kwargs) -> None:
-    from pipelines.definitions import defs
-
-    job = defs.resolve_job_def(job_name)
-    log_path = paths.warehouse_dir() / "logs" / f"{job_name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log, contextlib.ExitStack() as stack:
-        if not verbose:  # dbt writes its progress to stdout: keep it in the log file
-            stack.enter_context(contextlib.redirect_stdout(log))
-        result = job.execute_in_process(
-            instance=_instance(), raise_on_error=False, run_config=_quiet_run_config(verbose), **kwargs
-        )
-    if not result.success:
-        raise PipelineFailed(job_name, [*_failure_messages(result), f"dbt's output: {log_path}"])
-
-
-class PipelineFailed(RuntimeError):
-    def __init__(self, job: str, messages: list[str]):
-        super().__init__(f"{job} failed:\n  " + "\n  ".join(messages))
-
-
-def current_month() -> str:
-    from pipelines.history import latest_transaction_month
-
-    month = latest_transaction_month(paths.warehouse_path())
-    if month is None:
-        raise PipelineFailed("run", ["no revenue loaded: the `revenue` landing folder is empty"])
-    return month
-
-
-def report_stale_months() -> None:
-    from pipelines.history import stale_months
-
-    stale = stale_months(paths.warehouse_path(), paths.published_path())
-    if stale:
-        print(
-            f"late data: {len(stale)} published month(s) are stale ({stale[0]}..{stale[-1]}); "
-            "`accounts backfill --stale` recomputes exactly them"
-        )
-
-
-def ingest(verbose: bool) -> None:
-    from pipelines.ingestion import missing_required_datasets
-    from pipelines.jobs import INGEST_JOB
-
-    landing = paths.landing_dir()
-    missing = missing_required_datasets(landing)
-    if missing:
-        raise PipelineFailed(
-            "ingest", [f"required dataset folder(s) missing or empty in {landing}: {missing}"]
-        )
-    print(f"loading new landing files from {landing}")
-    _execute(INGEST_JOB, verbose)
-
-
-def compute(month_from: str, month_to: str, verbose: bool) -> None:
-    from pipelines.jobs import MONTHLY_JOB
-    from pipelines.partitions import partition_of_month
-
-    print(f"computing months {month_from}..{month_to}")
-    start, end = partition_of_month(month_from), partition_of_month(month_to)
-    if start == end:
-        _execute(MONTHLY_JOB, verbose, partition_key=start)
-    else:  # one run for the whole range (single-run backfill policy)
-        # Dagster's documented run tags for a partition range (what a UI backfill sets)
-        tags = {"dagster/asset_partition_range_start": start,
-                "dagster/asset_partition_range_end": end}  # fmt: skip
-        _execute(MONTHLY_JOB, verbose, tags=tags)
-
-
-def summary(published: Path) -> str:
-    con = duckdb.connect(str(published), read_only=True)
-    try:
-        publication_id, latest = con.execute(
-            "SELECT publication_id, latest_as_of_date FROM publications "
-            "ORDER BY publication_id DESC LIMIT 1"
-        ).fetchone()
-        grades = con.execute(
-            "SELECT grade, count(*) FROM latest.customer_worth GROUP BY grade "
-            "ORDER BY list_position(['AA','A','B','C','D'], grade)"
-        ).fetchall()
-        managers = con.execute("SELECT count(*) FROM latest.modules").fetchone()[0]
-        segments = con.execute(
-            "SELECT segment, count(*) FROM latest.customer_loyalty GROUP BY segment "
-            "ORDER BY list_position(?, segment)",
-            [list(SEGMENTS)],
-        ).fetchall()
-        at_risk_revenue, expected_loss = con.execute(
-            "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure "
-            "WHERE dimension = 'overall'"
-        ).fetchone() or (0, 0)
-        tables = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"
-        ).fetchone()[0]
-    finally:
-        con.close()
-    customers = sum(n for _, n in grades)
-    grade_text = ", ".join(f"{g} {n}" for g, n in grades)
-    return (
-        f"published {published} (publication {publication_id}, {tables} tables)\n"
-        f"as of {latest}: {customers} graded customers ({grade_text}); "
-        f"{managers} account managers with modules\n"
-        f"loyalty: {', '.join(f'{s} {n}' for s, n in segments)}; "
-        f"revenue at risk {at_risk_revenue:,.0f}, expected loss {expected_loss:,.0f}"
-    )
+from pipelines.core import paths
+from pipelines.core.config import ConfigError, load_config
+from pipelines.core.months import MonthError, parse_month
+from pipelines.execution import PipelineFailed, compute, current_month, ingest, report_stale_months
+from pipelines.publication.summary import summary
 
 
 def _month(text: str) -> str:
     try:
-        return dt.datetime.strptime(text, "%Y-%m").strftime("%Y-%m")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
+        return parse_month(text)
+    except MonthError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def compare_files(left: Path, right: Path, tolerance: float) -> int:
+    from pipelines.publication.compare import compare_publications
+
+    results = compare_publications(left, right, tolerance)
+    for result in results:
+        print(result)
+    different = [r.table for r in results if not r.equal]
+    print(f"{len(results) - len(different)} of {len(results)} tables equal" +
+          (f"; different: {', '.join(different)}" if different else ""))  # fmt: skip
+    return 1 if different else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,25 +54,34 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--format", dest="file_format", default="auto",
                           choices=["auto", "csv", "parquet"])  # fmt: skip
+    compare = commands.add_parser("compare", help="compare the tables of two published files "
+                                  "(EXCEPT ALL both ways); exit 1 when any differs")  # fmt: skip
+    compare.add_argument("left", type=Path)
+    compare.add_argument("right", type=Path)
+    compare.add_argument("--tolerance", type=float, default=0.0,
+                         help="relative tolerance for floating-point columns (default: exact)")  # fmt: skip
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     try:
         if args.command == "generate":
-            from pipelines.generator import generate as write_sample
+            from sample_data import generate as write_sample
 
             counts = write_sample(args.out, customers=args.customers, seed=args.seed,
                                   file_format=args.file_format)  # fmt: skip
             rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
             print(f"wrote sample landing data to {args.out.resolve()}: {rows}")
             return 0
+        if args.command == "compare":
+            return compare_files(args.left, args.right, args.tolerance)
         load_config()  # a bad config fails here, before anything runs
         ingest(args.verbose)
         if args.command == "run":
             month = args.month or current_month()
             compute(month, month, args.verbose)
         elif args.stale:
-            from pipelines.history import contiguous_ranges, stale_months
+            from pipelines.core.months import contiguous_ranges
+            from pipelines.freshness.stale import stale_months
 
             stale = stale_months(paths.warehouse_path(), paths.published_path())
             if not stale:

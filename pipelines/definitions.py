@@ -1,39 +1,51 @@
-"""The code location: every asset, check, job and resource of the pipeline."""
+"""The code location: every asset, check, job, schedule and resource of the pipeline, by domain.
 
-from dagster import Definitions, in_process_executor
+`build_definitions()` assembles them for a history that starts in `first_month`; `defs` is what
+`dagster dev` loads (workspace.yaml) and what the `accounts` command runs in process.
+"""
 
-from pipelines import paths
-from pipelines.assignment import module_assignment_history
-from pipelines.freshness import published_months_are_fresh
-from pipelines.ingest import raw_assets
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.assignment.assets import module_assignment_asset
+from pipelines.freshness.automation import nightly_load, refresh_current_month
+from pipelines.freshness.checks import published_months_are_fresh
+from pipelines.ingest.assets import landing_files
 from pipelines.jobs import ingest_job, monthly_job
-from pipelines.publish import BLOCKING_CHECKS, published_warehouse, staged_publication
+from pipelines.partitions import HISTORY_START, monthly_partitions
+from pipelines.publication.assets import publication_assets, quality_expectations
 from pipelines.resources import WarehouseResource
-from pipelines.schedules import nightly_load, refresh_current_month
-from pipelines.transforms import (
-    AccountsDbtCli,
-    dbt_project,
-    modules_and_scorecards,
-    worth_and_economics,
-)
+from pipelines.transforms.assets import dbt_asset_groups
+from pipelines.transforms.project import dbt_project
 
-defs = Definitions(
-    assets=[
-        *raw_assets,
-        worth_and_economics,
-        module_assignment_history,
-        modules_and_scorecards,
-        staged_publication,
-        published_warehouse,
-    ],
-    asset_checks=[*BLOCKING_CHECKS, published_months_are_fresh],
-    jobs=[ingest_job, monthly_job],
-    schedules=[nightly_load],
-    sensors=[refresh_current_month],
-    resources={
-        "dbt": AccountsDbtCli(project_dir=dbt_project, dbt_executable=paths.DBT_EXECUTABLE),
-        "warehouse": WarehouseResource(),
-    },
-    # One process writes the DuckDB warehouse at a time: run every step in the run's process.
-    executor=in_process_executor,
-)
+
+def build_definitions(first_month: str = HISTORY_START) -> dg.Definitions:
+    partitions = monthly_partitions(first_month)
+    before_assignment, after_assignment = dbt_asset_groups(partitions)
+    monthly = monthly_job(partitions)
+    return dg.Definitions(
+        assets=[
+            landing_files,
+            before_assignment,
+            module_assignment_asset(partitions, before_assignment),
+            after_assignment,
+            *publication_assets(partitions, [before_assignment, after_assignment]),
+        ],
+        asset_checks=[quality_expectations, published_months_are_fresh],
+        jobs=[ingest_job, monthly],
+        schedules=[nightly_load],
+        sensors=[refresh_current_month(monthly)],
+        resources={
+            "dbt": DbtCliResource(project_dir=dbt_project),
+            "warehouse": WarehouseResource(),
+        },
+        # One process writes the DuckDB warehouse at a time: run every step in the run's process.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

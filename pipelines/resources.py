@@ -1,4 +1,4 @@
-"""Resources: the warehouse (paths, config, the single-writer connection) and dbt."""
+"""Resources: the warehouse (paths, config, the single-writer connection)."""
 
 import os
 from collections.abc import Iterator
@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
-from pipelines import paths
-from pipelines.config import Settings, load_config
+from pipelines.core import paths
+from pipelines.core.config import Settings, load_config
 
 
 class WarehouseResource(ConfigurableResource):

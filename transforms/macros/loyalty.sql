@@ -1,9 +1,4 @@
-{#- SPEC §7-§10 parameters turned into SQL (loyalty segments, at-risk rules, contact drivers). -#}
-
-{#- The loyalty segments, in the order the rules are tried after Defector (SPEC §7). -#}
-{% macro loyalty_segments() -%}
-    {{ return(['Secure', 'Complacent', 'At-risk', 'Defector']) }}
-{%- endmacro %}
+{#- The loyalty parameters turned into SQL (reason-code lists, defection priors, driver labels). -#}
 
 {#- `expression` IN the list of quoted strings `values`; false for an empty list. -#}
 {% macro in_string_list(expression, values) -%}
@@ -30,13 +25,13 @@
 {% macro defection_prior(segment) -%}
     {%- set priors = var('defection_priors') -%}
     case {{ segment }}
-    {%- for s in loyalty_segments() %}
+    {%- for s in var('segments') %}
         when '{{ s }}' then {{ priors[s] | float }}::double
     {%- endfor %}
     end
 {%- endmacro %}
 
-{#- Label of a contact driver from its measured lift (SPEC §10). -#}
+{#- Label of a contact driver from its measured lift against the configured bands. -#}
 {% macro driver_label(lift, support) -%}
     case
         when {{ support }} < {{ var('driver_min_support') | int }} then 'insufficient_support'

@@ -1,4 +1,4 @@
-{#- SPEC §2 parameters turned into SQL. Each formula that depends on a parameter lives here once. -#}
+{#- The configured parameters turned into SQL. Each formula that depends on a parameter lives here once. -#}
 
 {#- Lower edge of the employee size band holding `employees` (null when employees is null). -#}
 {% macro size_band_lower(employees) -%}
@@ -76,16 +76,11 @@
     end
 {%- endmacro %}
 
-{#- The grades in order, best first. -#}
-{% macro grades() -%}
-    {{ return(['AA', 'A', 'B', 'C', 'D']) }}
-{%- endmacro %}
-
 {#- Planned contacts per customer per year for `grade`. -#}
 {% macro planned_contacts(grade) -%}
     {%- set planned = var('planned_contacts_per_year') -%}
     case {{ grade }}
-    {%- for g in grades() %}
+    {%- for g in var('grades') %}
         when '{{ g }}' then {{ planned[g] | float }}::double
     {%- endfor %}
     end

@@ -1,0 +1,448 @@
+"""SPEC §1 input contract: ingestion of landing files into raw.* (real files, real DuckDB)."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandera.errors
+import polars as pl
+import pytest
+
+from pipelines.ingest.contract import validate_valid_rows
+from pipelines.ingest.datasets import DATASETS
+from pipelines.ingest.landing import missing_required_datasets
+from pipelines.ingest.loader import FileRejected, IngestReport, ingest_all, ingest_dataset
+
+CUSTOMERS = (
+    "customer_id,customer_name,customer_type,region\nC1,Acme,retail,North\nC2,Beta,education,\n"
+)
+REVENUE_HEADER = "transaction_id,customer_id,transaction_date,product_line,amount,margin\n"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    path = tmp_path / "landing"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def write(landing: Path, name: str, content: str | bytes) -> Path:
+    path = landing / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def rows(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def with_customers(con, landing: Path) -> None:
+    write(landing, "customers/customers.csv", CUSTOMERS)
+    ingest_dataset(con, "customers", landing)
+
+
+def quarantine(con) -> list[tuple]:
+    return rows(
+        con,
+        "SELECT dataset, source_file, line_number, column_name, reason FROM raw.quarantine "
+        "ORDER BY dataset, source_file, line_number",
+    )
+
+
+# --- row rules: each quarantine reason ---------------------------------------------------------
+
+REASON_CASES = {
+    "missing key": (
+        "customers",
+        "customer_id,customer_name,customer_type\nC1,Acme,retail\n ,Nobody,retail\n",
+        "customer_id",
+        "missing customer_id",
+    ),
+    "missing required value": (
+        "customers",
+        "customer_id,customer_name,customer_type\nC1,Acme,retail\nC3,,retail\n",
+        "customer_name",
+        "missing customer_name",
+    ),
+    "bad date": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-13-01,x,5,\n",
+        "transaction_date",
+        "bad date '2024-13-01'",
+    ),
+    "bad timestamp": (
+        "contacts",
+        "contact_id,customer_id,contact_date,medium\nK1,C1,2024-01-05 10:00:00,phone\n"
+        "K2,C1,2024-01-05 25:00,phone\n",
+        "contact_date",
+        "bad date '2024-01-05 25:00'",
+    ),
+    "non-numeric amount": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-01-05,x,12;50,\n",
+        "amount",
+        "non-numeric amount '12;50'",
+    ),
+    "non-numeric margin": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-01-05,x,5,n/a\n",
+        "margin",
+        "non-numeric margin 'n/a'",
+    ),
+    "non-numeric employees": (
+        "employee_counts",
+        "customer_id,as_of_date,employees\nC1,2024-01-01,10\nC1,2024-02-01,many\n",
+        "employees",
+        "employees not an integer 'many'",
+    ),
+    "non-integer employees": (
+        "employee_counts",
+        "customer_id,as_of_date,employees\nC1,2024-01-01,10\nC1,2024-02-01,12.5\n",
+        "employees",
+        "employees not an integer '12.5'",
+    ),
+    "employees not positive": (
+        "employee_counts",
+        "customer_id,as_of_date,employees\nC1,2024-01-01,10\nC1,2024-02-01,0\n",
+        "employees",
+        "employees must be > 0, got '0'",
+    ),
+    "unknown customer": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C9,2024-01-05,x,5,\n",
+        "customer_id",
+        "unknown customer_id 'C9'",
+    ),
+    "unknown referrer": (
+        "referrals",
+        "referral_id,referrer_customer_id,referral_date\nR1,C1,2024-01-05\nR2,C9,2024-01-05\n",
+        "referrer_customer_id",
+        "unknown referrer_customer_id 'C9'",
+    ),
+    "unknown medium": (
+        "contacts",
+        "contact_id,customer_id,contact_date,medium\nK1,C1,2024-01-05,PHONE\n"
+        "K2,C1,2024-01-05,pigeon\n",
+        "medium",
+        "unknown medium 'pigeon'",
+    ),
+    "bad direction": (
+        "contacts",
+        "contact_id,customer_id,contact_date,medium,direction\nK1,C1,2024-01-05,email,Inbound\n"
+        "K2,C1,2024-01-05,email,sideways\n",
+        "direction",
+        "unknown direction 'sideways'",
+    ),
+    "active_to not after active_from": (
+        "account_managers",
+        "manager_id,manager_name,active_from,active_to\nM1,Ann,2020-01-01,\n"
+        "M2,Bob,2021-01-01,2021-01-01\n",
+        "active_to",
+        "active_to '2021-01-01' not after active_from '2021-01-01'",
+    ),
+    "duplicate key in file": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT1,C2,2024-01-06,y,5,\n",
+        "transaction_id",
+        "duplicate transaction_id 'T1' (first at line 2)",
+    ),
+    "duplicate composite key": (
+        "employee_counts",
+        "customer_id,as_of_date,employees\nC1,2024-01-01,10\nC1,2024-01-01,11\n",
+        "customer_id, as_of_date",
+        "duplicate key (customer_id, as_of_date) 'C1|2024-01-01' (first at line 2)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REASON_CASES, ids=list(REASON_CASES))
+def test_bad_row_is_quarantined_and_valid_rows_load(con, landing, case):
+    dataset, content, column, reason = REASON_CASES[case]
+    if dataset != "customers":
+        with_customers(con, landing)
+    write(landing, f"{dataset}/part.csv", content)
+    report = ingest_dataset(con, dataset, landing)
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    assert quarantine(con) == [(dataset, f"{dataset}/part.csv", 3, column, reason)]
+    (record,) = rows(con, "SELECT record FROM raw.quarantine")[0]
+    assert isinstance(json.loads(record), dict)  # the raw values, as delivered
+    assert report.rows_total == rows(con, f"SELECT count(*) FROM raw.{dataset}")[0][0]
+
+
+def test_codes_are_stored_lower_case_and_contact_date_takes_dates_or_timestamps(con, landing):
+    with_customers(con, landing)
+    write(
+        landing,
+        "contacts/c.csv",
+        "Contact_ID,CUSTOMER_ID,contact_date,Medium,direction\n"
+        "K1,C1,2024-01-05,PHONE,Inbound\nK2,C2,2024-01-06T09:30:00,Email,\n",
+    )
+    ingest_dataset(con, "contacts", landing)
+    assert rows(con, "SELECT contact_id, contact_date::VARCHAR, medium, direction "
+                     "FROM raw.contacts ORDER BY 1") == [
+        ("K1", "2024-01-05 00:00:00", "phone", "inbound"),
+        ("K2", "2024-01-06 09:30:00", "email", None),
+    ]  # fmt: skip
+
+
+def test_quarantine_record_keeps_raw_text_and_lines_count_physical_lines(con, landing):
+    with_customers(con, landing)
+    content = (
+        REVENUE_HEADER
+        + 'T1,C1,2024-01-05,"multi\nline",10,\n'  # lines 2-3
+        + "\n"  # line 4: blank, skipped
+        + "T2,C1,2024-01-05,x, 1O.00 ,\n"  # line 5
+    )
+    write(landing, "revenue/r.csv", content)
+    ingest_dataset(con, "revenue", landing)
+    assert rows(con, "SELECT line_number, reason, record FROM raw.quarantine") == [
+        (5, "non-numeric amount '1O.00'", json.dumps({
+            "transaction_id": "T2", "customer_id": "C1", "transaction_date": "2024-01-05",
+            "product_line": "x", "amount": " 1O.00 ", "margin": None,
+        }, separators=(",", ":"))),
+    ]  # fmt: skip
+    assert rows(con, "SELECT _source_line, product_line FROM raw.revenue") == [(2, "multi\nline")]
+
+
+# --- files rejected whole ----------------------------------------------------------------------
+
+
+def test_missing_required_column_rejects_file_and_good_files_still_load(con, landing):
+    with_customers(con, landing)
+    write(landing, "revenue/a.csv", REVENUE_HEADER + "T1,C1,2024-01-05,x,10,\n")
+    write(landing, "revenue/b.csv", "transaction_id,customer_id,transaction_date,product_line\n")
+    write(landing, "revenue/c.csv", REVENUE_HEADER + "T2,C1,2024-01-05,x,10,\n")
+    with pytest.raises(FileRejected) as caught:
+        ingest_dataset(con, "revenue", landing)
+    error = caught.value
+    assert str(error) == "revenue/b.csv: line 1: missing required column 'amount'"
+    assert (error.file, error.line, error.column) == ("revenue/b.csv", 1, "amount")
+    assert rows(con, "SELECT transaction_id FROM raw.revenue ORDER BY 1") == [("T1",), ("T2",)]
+    (report,) = error.reports
+    assert (report.files_seen, report.files_loaded, report.files_rejected) == (3, 2, 1)
+    assert rows(con, "SELECT source_file, status, message FROM raw.ingest_log "
+                     "WHERE status = 'rejected'") == [
+        ("revenue/b.csv", "rejected", "revenue/b.csv: line 1: missing required column 'amount'")
+    ]  # fmt: skip
+
+
+def test_wrong_delimiter_is_rejected_naming_the_column(con, landing):
+    write(landing, "customers/c.csv", "customer_id;customer_name;customer_type\nC1;Acme;retail\n")
+    with pytest.raises(FileRejected) as caught:
+        ingest_dataset(con, "customers", landing)
+    assert caught.value.line == 1 and caught.value.column == "customer_id"
+    message = str(caught.value)
+    assert message.startswith("customers/c.csv: line 1: missing required columns 'customer_id'")
+    assert "';'-separated" in message
+    assert rows(con, "SELECT count(*) FROM raw.customers") == [(0,)]
+
+
+def test_non_utf8_bytes_reject_the_file_naming_line_and_column(con, landing):
+    content = CUSTOMERS.encode() + b"C3,Caf\xe9 Noir,retail,South\n"
+    write(landing, "customers/latin1.csv", content)
+    with pytest.raises(FileRejected) as caught:
+        ingest_dataset(con, "customers", landing)
+    error = caught.value
+    assert (error.file, error.line, error.column) == ("customers/latin1.csv", 4, "customer_name")
+    assert str(error) == (
+        "customers/latin1.csv: line 4: invalid UTF-8 byte 0xe9 in column 'customer_name'"
+    )
+    assert rows(con, "SELECT count(*) FROM raw.customers") == [(0,)]  # nothing of it loaded
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        (CUSTOMERS + "C3,Gamma,retail,West,extra-field\n", 4, "5 fields, the header has 4"),
+        (CUSTOMERS + 'C3,"Gamma,retail,West\nC4,Delta,retail,West\n', 4, "unclosed quote"),
+        (CUSTOMERS + 'C3,Ga"mma,retail,West\n', 4, "stray quote in column 'customer_name'"),
+    ],
+    ids=["too many fields", "unterminated quote", "stray quote"],
+)
+def test_malformed_csv_is_rejected_with_its_line(con, landing, content, line, fragment):
+    write(landing, "customers/bad.csv", content)
+    with pytest.raises(FileRejected) as caught:
+        ingest_dataset(con, "customers", landing)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"customers/bad.csv: line {line}: ")
+    assert fragment in str(caught.value)
+    assert rows(con, "SELECT count(*) FROM raw.customers") == [(0,)]
+
+
+def test_unreadable_parquet_is_rejected(con, landing):
+    write(landing, "customers/broken.parquet", b"PAR1 this is not parquet")
+    with pytest.raises(FileRejected, match=r"customers/broken\.parquet: cannot read Parquet"):
+        ingest_dataset(con, "customers", landing)
+
+
+def test_rejected_file_leaves_earlier_rows_intact(con, landing):
+    write(landing, "customers/2024.csv", CUSTOMERS)
+    ingest_dataset(con, "customers", landing)
+    write(landing, "customers/2024.csv", CUSTOMERS + "C3,Gamma,retail,West,oops\n")  # changed
+    with pytest.raises(FileRejected):
+        ingest_dataset(con, "customers", landing)
+    assert rows(con, "SELECT customer_id FROM raw.customers ORDER BY 1") == [("C1",), ("C2",)]
+
+
+def test_ingest_all_loads_everything_then_raises_all_rejections(con, landing):
+    write(landing, "customers/c.csv", CUSTOMERS)
+    write(landing, "customers/z.csv", "customer_id\nC5\n")
+    write(landing, "revenue/r.csv", REVENUE_HEADER + "T1,C1,2024-01-05,x,10,\n")
+    write(landing, "contacts/k.csv", "contact_id,customer_id\n")
+    with pytest.raises(FileRejected) as caught:
+        ingest_all(con, landing)
+    assert [r.file for r in caught.value.rejections] == ["customers/z.csv", "contacts/k.csv"]
+    assert str(caught.value).startswith("2 landing files rejected:")
+    assert {r.dataset for r in caught.value.reports} == set(DATASETS)
+    assert rows(con, "SELECT count(*) FROM raw.revenue") == [(1,)]
+
+
+# --- re-delivery -------------------------------------------------------------------------------
+
+
+def test_same_content_again_loads_nothing_under_any_name(con, landing):
+    write(landing, "customers/a.csv", CUSTOMERS)
+    first = ingest_dataset(con, "customers", landing)
+    assert (first.files_loaded, first.rows_loaded) == (1, 2)
+    write(landing, "customers/b.csv", CUSTOMERS)  # same bytes, other name
+    again = ingest_dataset(con, "customers", landing)
+    assert (again.files_seen, again.files_unchanged, again.rows_loaded) == (2, 2, 0)
+    assert rows(con, "SELECT count(*) FROM raw.customers") == [(2,)]
+    assert rows(con, "SELECT source_file, status FROM raw.ingest_log ORDER BY started_at, 1") == [
+        ("customers/a.csv", "loaded"),
+        ("customers/a.csv", "unchanged"),
+        ("customers/b.csv", "unchanged"),
+    ]
+
+
+def test_conflicting_redelivery_replaces_and_logs_identical_rows_change_nothing(con, landing):
+    write(landing, "customers/a.csv", CUSTOMERS)
+    ingest_dataset(con, "customers", landing)
+    write(
+        landing,
+        "customers/b.csv",
+        "customer_id,customer_name,customer_type,region\n"
+        "C1,Acme,retail,North\nC2,Beta Ltd,education,\nC3,Gamma,retail,\n",
+    )
+    report = ingest_dataset(con, "customers", landing)
+    assert (report.rows_loaded, report.rows_replaced, report.rows_total) == (2, 1, 3)
+    assert rows(con, "SELECT customer_id, customer_name, _source_file, _source_line "
+                     "FROM raw.customers ORDER BY 1") == [
+        ("C1", "Acme", "customers/a.csv", 2),
+        ("C2", "Beta Ltd", "customers/b.csv", 3),
+        ("C3", "Gamma", "customers/b.csv", 4),
+    ]  # fmt: skip
+    assert rows(con, "SELECT dataset, row_key, previous_source_file, previous_source_line, "
+                     "new_source_file, new_source_line FROM raw.row_replacements") == [
+        ("customers", "C2", "customers/a.csv", 3, "customers/b.csv", 3),
+    ]  # fmt: skip
+    assert rows(con, "SELECT rows_read, rows_loaded, rows_replaced FROM raw.ingest_log "
+                     "WHERE source_file = 'customers/b.csv'") == [(3, 2, 1)]  # fmt: skip
+
+
+# --- empty and absent --------------------------------------------------------------------------
+
+
+def test_header_only_and_empty_files_load_nothing(con, landing):
+    write(landing, "customers/header.csv", "customer_id,customer_name,customer_type\n")
+    write(landing, "customers/empty.csv", b"")
+    report = ingest_dataset(con, "customers", landing)
+    assert (report.files_loaded, report.rows_loaded, report.rows_total) == (2, 0, 0)
+
+
+def test_absent_dataset_folder_is_empty_not_an_error(con, landing):
+    write(landing, "customers/c.csv", CUSTOMERS)
+    reports = ingest_all(con, landing)
+    assert all(isinstance(r, IngestReport) for r in reports)
+    contacts = next(r for r in reports if r.dataset == "contacts")
+    assert (contacts.files_seen, contacts.rows_total) == (0, 0)
+    for name in DATASETS:  # every raw table exists, empty or not
+        con.execute(f"SELECT * FROM raw.{name}")
+    assert missing_required_datasets(landing) == ["revenue"]
+    assert missing_required_datasets(landing / "nowhere") == ["customers", "revenue"]
+
+
+# --- formats and columns -----------------------------------------------------------------------
+
+
+def test_parquet_input_with_typed_and_text_columns(con, landing):
+    with_customers(con, landing)
+    frame = pl.DataFrame(
+        {
+            "Transaction_ID": ["T1", "T2", "T3"],
+            "customer_id": ["C1", "C2", "C9"],
+            "transaction_date": [date(2024, 1, 5)] * 3,
+            "product_line": ["x", "y", "z"],
+            "amount": [64.71, -3.5, 1.0],
+            "margin": ["1.25", "abc", None],
+        }
+    )
+    (landing / "revenue").mkdir()
+    frame.write_parquet(landing / "revenue" / "2024.parquet")
+    report = ingest_dataset(con, "revenue", landing)
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 2)
+    assert rows(con, "SELECT transaction_id, amount::VARCHAR, margin::VARCHAR, _source_line "
+                     "FROM raw.revenue") == [("T1", "64.71", "1.25", 1)]  # fmt: skip
+    assert [q[2:] for q in quarantine(con)] == [
+        (2, "margin", "non-numeric margin 'abc'"),
+        (3, "customer_id", "unknown customer_id 'C9'"),
+    ]
+
+
+def test_column_names_are_case_insensitive_and_extras_kept_in_extra(con, landing):
+    write(
+        landing,
+        "customers/c.csv",
+        "CUSTOMER_ID,Customer_Name,customer_type,Segment,Notes\nC1,Acme,retail,big,\n",
+    )
+    ingest_dataset(con, "customers", landing)
+    ((customer_id, region, extra),) = rows(
+        con, "SELECT customer_id, region, _extra FROM raw.customers"
+    )
+    assert (customer_id, region) == ("C1", None)
+    assert json.loads(extra) == {"segment": "big", "notes": None}
+
+
+def test_huge_text_field_loads(con, landing):
+    name = "N" * 1_000_000
+    write(landing, "customers/c.csv", f"customer_id,customer_name,customer_type\nC1,{name},x\n")
+    ingest_dataset(con, "customers", landing)
+    assert rows(con, "SELECT length(customer_name) FROM raw.customers") == [(1_000_000,)]
+
+
+def test_contract_rejects_rows_the_rules_must_have_quarantined():
+    frame = pl.DataFrame(
+        {"customer_id": ["C1"], "as_of_date": [date(2024, 1, 1)], "employees": [0],
+         "_source_file": ["x.csv"], "_source_line": [2], "_extra": [None]},
+        schema_overrides={"_extra": pl.String},
+    )  # fmt: skip
+    with pytest.raises(pandera.errors.SchemaErrors):
+        validate_valid_rows("employee_counts", frame)
+    validate_valid_rows("employee_counts", frame.with_columns(employees=pl.lit(3, pl.Int64)))
+
+
+def test_contract_rejects_a_repeated_key_and_names_its_rows():
+    frame = pl.DataFrame(
+        {"customer_id": ["C1", "C1", "C2"], "as_of_date": [date(2024, 1, 1)] * 3,
+         "employees": [1, 2, 3], "_source_file": ["x.csv"] * 3, "_source_line": [2, 3, 4],
+         "_extra": [None] * 3},
+        schema_overrides={"_extra": pl.String},
+    )  # fmt: skip
+    with pytest.raises(pandera.errors.SchemaErrors) as error:
+        validate_valid_rows("employee_counts", frame)
+    failures = error.value.failure_cases
+    assert "one row per key (customer_id, as_of_date)" in failures["check"].to_list()
+    assert len(failures) == 2  # both rows of C1, not C2
+    validate_valid_rows("employee_counts", frame.tail(2))

@@ -1,0 +1,75 @@
+-- Purchases of every customer in the universe at every grading date G: revenue and margin in the
+-- trailing window (G - window, G] and the prior one, purchase occasions, the median gap between
+-- them and the last purchase. A purchase is a revenue row with amount > 0: occasions and the last
+-- purchase count purchases only; revenue and margin sums include credit notes.
+with revenue_days as materialized (
+    -- one row per customer and day: net amount and margin, whether the day holds a purchase;
+    -- read by the windows and by the last purchase, so computed once
+    select
+        customer_id,
+        transaction_date as day,
+        sum(amount) as amount,
+        sum(margin) as margin,
+        bool_or(amount > 0) as purchased
+    from {{ ref('stg_revenue') }}
+    group by all
+),
+
+windowed as (
+    -- both windows in one pass: (G - 2 x window, G]
+    select
+        d.grading_date,
+        r.customer_id,
+        sum(r.amount) filter (where r.day > d.window_start) as revenue_12m,
+        sum(r.amount) filter (where r.day <= d.window_start) as revenue_prev_12m,
+        sum(r.margin) filter (where r.day > d.window_start) as margin_12m,
+        sum(r.margin) filter (where r.day <= d.window_start) as margin_prev_12m,
+        count(*) filter (where r.purchased and r.day > d.window_start) as purchase_occasions_12m,
+        count(*) filter (where r.purchased) as purchase_occasions_24m,
+        -- the purchase days of both windows in order, for the gaps between them
+        list_sort(list(r.day) filter (where r.purchased)) as purchase_days_24m
+    from {{ ref('int_grading_dates') }} as d
+    inner join revenue_days as r
+        on r.day > d.prior_window_start and r.day <= d.grading_date
+    group by all
+),
+
+median_gaps as (
+    -- the median gap between consecutive purchase days of both windows (the mean of the two
+    -- middle gaps when their number is even), from each customer's sorted list of days: lists of
+    -- a few dozen days per customer instead of windows sorting every purchase day and every gap
+    select
+        grading_date,
+        customer_id,
+        list_median(list_transform(
+            range(1, len(purchase_days_24m)),
+            lambda i: (purchase_days_24m[i + 1] - purchase_days_24m[i])::double
+        )) as median_gap
+    from windowed
+    where len(purchase_days_24m) >= 2
+),
+
+last_purchases as (
+    select u.grading_date, u.customer_id, p.day as last_purchase_date
+    from {{ ref('int_customer_grading') }} as u
+    asof left join (select customer_id, day from revenue_days where purchased) as p
+        on p.customer_id = u.customer_id and u.grading_date >= p.day
+)
+
+select
+    u.grading_date,
+    u.customer_id,
+    coalesce(w.revenue_12m, 0)::decimal(18, 2) as revenue_12m,
+    coalesce(w.revenue_prev_12m, 0)::decimal(18, 2) as revenue_prev_12m,
+    w.margin_12m::decimal(18, 2) as margin_12m,
+    w.margin_prev_12m::decimal(18, 2) as margin_prev_12m,
+    coalesce(w.purchase_occasions_12m, 0) as purchase_occasions_12m,
+    coalesce(w.purchase_occasions_24m, 0) as purchase_occasions_24m,
+    -- a rhythm needs at least three purchase occasions
+    case when coalesce(w.purchase_occasions_24m, 0) >= 3 then mg.median_gap end as median_gap_days,
+    lp.last_purchase_date,
+    (u.grading_date - lp.last_purchase_date)::integer as days_since_last_purchase
+from {{ ref('int_customer_grading') }} as u
+left join windowed as w using (grading_date, customer_id)
+left join median_gaps as mg using (grading_date, customer_id)
+left join last_purchases as lp using (grading_date, customer_id)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 FIRST, LAST = "2024-11", "2026-10"  # the sample's last 24 months
 # the README's impact-study walk-through: programme start 2025-11-01, baseline 2025-10-31
-IMPACT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "impact_study_config.yaml"
+IMPACT_CONFIG = Path(__file__).resolve().parents[2] / "data" / "impact_study_config.yaml"
 
 
 @pytest.fixture(autouse=True)

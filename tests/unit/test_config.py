@@ -126,7 +126,7 @@ def test_accounts_run_with_a_bad_config_exits_1_naming_the_key(tmp_path, content
 
     config = tmp_path / "bad.yaml"
     config.write_text(content)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "ACCOUNTS_CONFIG": str(config), "PYTHONPATH": str(root),
            "ACCOUNTS_WAREHOUSE_DIR": str(tmp_path / "warehouse")}  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], env=env, cwd=root,

@@ -1,5 +1,6 @@
 """`accounts`: the pipeline for cron, scripts and CI (SPEC §13). It runs the same Dagster jobs the
-UI shows, in process, and exits non-zero on any failure."""
+UI shows, in process, prints what it did and where the published file is, and exits non-zero on
+any failure with a short message that says what failed and where the details are."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ from pathlib import Path
 from pipelines.core import paths
 from pipelines.core.config import ConfigError, load_config
 from pipelines.core.months import MonthError, parse_month
-from pipelines.execution import PipelineFailed, compute, current_month, ingest, report_stale_months
-from pipelines.publication.summary import summary
+from pipelines.execution import (
+    PipelineFailed,
+    check_months,
+    compute,
+    data_months,
+    ingest,
+    log_exception,
+    report_stale_months,
+)
+from pipelines.freshness.drift import ConfigDrift
 
 
 def _month(text: str) -> str:
@@ -22,6 +31,47 @@ def _month(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accounts", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's and dbt's logs")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run", help="load new landing files, compute the current month, check and publish"
+    )
+    run.add_argument("--month", type=_month, help="compute this month instead of the current one")
+    backfill = commands.add_parser(
+        "backfill", help="load new files, then compute a month range in one run, in month order, and publish"
+    )
+    months = backfill.add_mutually_exclusive_group(required=True)
+    months.add_argument("--from", dest="month_from", type=_month, help="first month (with --to)")
+    months.add_argument("--stale", action="store_true", help="the published months late data made stale")
+    backfill.add_argument("--to", dest="month_to", type=_month, help="last month (with --from)")
+    for command in (run, backfill):
+        command.add_argument(
+            "--allow-config-drift",
+            action="store_true",
+            help="publish even though earlier months were computed with another configuration",
+        )
+    generate = commands.add_parser("generate", help="write deterministic sample landing data")
+    generate.add_argument("--customers", type=int, default=3000)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--format", dest="file_format", default="auto", choices=["auto", "csv", "parquet"])
+    compare = commands.add_parser(
+        "compare",
+        help="compare the tables of two published files (EXCEPT ALL both ways); exit 1 when any differs",
+    )
+    compare.add_argument("left", type=Path)
+    compare.add_argument("right", type=Path)
+    compare.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="relative tolerance for floating-point columns (default: exact)",
+    )
+    return parser
+
+
 def compare_files(left: Path, right: Path, tolerance: float) -> int:
     from pipelines.publication.compare import compare_publications
 
@@ -29,76 +79,87 @@ def compare_files(left: Path, right: Path, tolerance: float) -> int:
     for result in results:
         print(result)
     different = [r.table for r in results if not r.equal]
-    print(f"{len(results) - len(different)} of {len(results)} tables equal" +
-          (f"; different: {', '.join(different)}" if different else ""))  # fmt: skip
+    print(
+        f"{len(results) - len(different)} of {len(results)} tables equal"
+        + (f"; different: {', '.join(different)}" if different else "")
+    )
     return 1 if different else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="accounts", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run logs")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="load new landing files, compute the current month, "
-                              "check and publish")  # fmt: skip
-    run.add_argument("--month", type=_month, help="compute this month instead of the current one")
-    backfill = commands.add_parser("backfill", help="load new files, then compute a month range "
-                                   "in one run, in month order, and publish")  # fmt: skip
-    months = backfill.add_mutually_exclusive_group(required=True)
-    months.add_argument("--from", dest="month_from", type=_month, help="first month (with --to)")
-    months.add_argument("--stale", action="store_true",
-                        help="the published months late data made stale")  # fmt: skip
-    backfill.add_argument("--to", dest="month_to", type=_month, help="last month (with --from)")
-    generate = commands.add_parser("generate", help="write deterministic sample landing data")
-    generate.add_argument("--customers", type=int, default=3000)
-    generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--out", type=Path, required=True)
-    generate.add_argument("--format", dest="file_format", default="auto",
-                          choices=["auto", "csv", "parquet"])  # fmt: skip
-    compare = commands.add_parser("compare", help="compare the tables of two published files "
-                                  "(EXCEPT ALL both ways); exit 1 when any differs")  # fmt: skip
-    compare.add_argument("left", type=Path)
-    compare.add_argument("right", type=Path)
-    compare.add_argument("--tolerance", type=float, default=0.0,
-                         help="relative tolerance for floating-point columns (default: exact)")  # fmt: skip
-    args = parser.parse_args(argv)
+def generate(args: argparse.Namespace) -> int:
+    from sample_data import generate as write_sample
+
+    counts = write_sample(args.out, customers=args.customers, seed=args.seed, file_format=args.file_format)
+    rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    print(f"wrote sample landing data to {args.out.resolve()}: {rows}")
+    return 0
+
+
+def _months_to_compute(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The month ranges the command computes (after the landing files are loaded)."""
+    from pipelines.core.months import contiguous_ranges
+    from pipelines.freshness.stale import stale_months
+
+    if args.command == "run":
+        month = args.month or data_months()[1]
+        return [(month, month)]
+    if args.stale:
+        return contiguous_ranges(stale_months(paths.warehouse_path(), paths.published_path()))
+    if not args.month_to:
+        raise PipelineFailed("backfill", ["--to YYYY-MM is required with --from"])
+    return [(args.month_from, args.month_to)]
+
+
+def refresh(args: argparse.Namespace) -> int:
+    """run and backfill: load, compute, check, publish."""
+    from pipelines.core.months import months_between
+    from pipelines.freshness.drift import config_drift, refuse_drift
+    from pipelines.publication.assets import ALLOW_DRIFT_TAG, RESTATE_STUDY_TAG
+    from pipelines.publication.summary import summary
 
     started = time.perf_counter()
+    settings = load_config()  # a bad config fails here, before anything runs
+    ingest(args.verbose)
+    ranges = _months_to_compute(args)
+    if not ranges:
+        print("no stale months: nothing to backfill")
+        return 0
+    data = data_months()
+    for month_from, month_to in ranges:
+        check_months(month_from, month_to, data)  # before anything is computed
+    months = [m for a, b in ranges for m in months_between(a, b)]
+    restates = args.command == "backfill"  # a backfill restates its months and the study on purpose
+    drift = config_drift(paths.published_path(), settings, months)
+    if not args.allow_config_drift:
+        refuse_drift(drift, restates, str(paths.config_path()))
+    tags = {RESTATE_STUDY_TAG: str(restates).lower(), ALLOW_DRIFT_TAG: str(args.allow_config_drift).lower()}
+    for month_from, month_to in ranges:
+        compute(month_from, month_to, args.verbose, tags)
+    if drift:
+        print("config drift, published knowingly:\n  " + "\n  ".join(drift.lines()), file=sys.stderr)
+    report_stale_months()
+    print(summary(paths.published_path()))
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
-            from sample_data import generate as write_sample
-
-            counts = write_sample(args.out, customers=args.customers, seed=args.seed,
-                                  file_format=args.file_format)  # fmt: skip
-            rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
-            print(f"wrote sample landing data to {args.out.resolve()}: {rows}")
-            return 0
+            return generate(args)
         if args.command == "compare":
             return compare_files(args.left, args.right, args.tolerance)
-        load_config()  # a bad config fails here, before anything runs
-        ingest(args.verbose)
-        if args.command == "run":
-            month = args.month or current_month()
-            compute(month, month, args.verbose)
-        elif args.stale:
-            from pipelines.core.months import contiguous_ranges
-            from pipelines.freshness.stale import stale_months
-
-            stale = stale_months(paths.warehouse_path(), paths.published_path())
-            if not stale:
-                print("no stale months: nothing to backfill")
-                return 0
-            for month_from, month_to in contiguous_ranges(stale):
-                compute(month_from, month_to, args.verbose)
-        else:
-            if not args.month_to or args.month_to < args.month_from:
-                raise PipelineFailed("backfill", ["--to YYYY-MM is required and must not precede --from"])
-            compute(args.month_from, args.month_to, args.verbose)
-        report_stale_months()
-        print(summary(paths.published_path()))
-        print(f"done in {time.perf_counter() - started:.1f} s")
-        return 0
-    except (ConfigError, PipelineFailed) as exc:
+        return refresh(args)
+    except (ConfigError, PipelineFailed, ConfigDrift, MonthError) as exc:
         print(f"accounts {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: a short message here, the traceback in the log
+        path = log_exception("accounts", exc)
+        print(
+            f"accounts {args.command}: unexpected error: {type(exc).__name__}: {exc} (traceback in {path})",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -1,7 +1,8 @@
 """The code location: every asset, check, job, schedule and resource of the pipeline, by domain.
 
-`build_definitions()` assembles them for a history that starts in `first_month`; `defs` is what
-`dagster dev` loads (workspace.yaml) and what the `accounts` command runs in process.
+`build_definitions()` assembles them for the months of the data (partitions follow the data: a
+new, earlier first month shows after the code location reloads); `defs` is what `dagster dev`
+loads (workspace.yaml); the `accounts` command builds them after each load.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.assignment.assets import module_assignment_asset
+from pipelines.core import paths
 from pipelines.freshness.automation import nightly_load, refresh_current_month
 from pipelines.freshness.checks import published_months_are_fresh
+from pipelines.freshness.stale import transaction_months
 from pipelines.ingest.assets import landing_files
 from pipelines.jobs import ingest_job, monthly_job
-from pipelines.partitions import HISTORY_START, monthly_partitions
+from pipelines.partitions import monthly_partitions
 from pipelines.publication.assets import publication_assets, quality_expectations
 from pipelines.resources import WarehouseResource
 from pipelines.transforms.assets import dbt_asset_groups
 from pipelines.transforms.project import dbt_project
 
 
-def build_definitions(first_month: str = HISTORY_START) -> dg.Definitions:
-    partitions = monthly_partitions(first_month)
+def build_definitions(months: tuple[str, str] | None = None) -> dg.Definitions:
+    """The definitions for a history of `months` (first, last), by default the months of the
+    transactions loaded in the warehouse."""
+    partitions = monthly_partitions(*(months or transaction_months(paths.warehouse_path()) or (None, None)))
     before_assignment, after_assignment = dbt_asset_groups(partitions)
     monthly = monthly_job(partitions)
     return dg.Definitions(

@@ -35,6 +35,10 @@ class WarehouseResource(ConfigurableResource):
     def settings(self) -> Settings:
         return load_config(self.config_path or None)
 
+    def config_source(self) -> str:
+        """Where the config comes from, for messages."""
+        return str(paths.config_path(self.config_path or None))
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection; closed on exit so dbt (another process) can open the file."""

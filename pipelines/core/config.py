@@ -10,16 +10,18 @@ project reads: the dbt project declares no parameter values of its own.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.core.vocabulary import GRADES, SEGMENTS, vocabulary_vars
+from pipelines.core import paths
+from pipelines.core.vocabulary import GRADES, HEALTH_COMPONENTS, SEGMENTS, vocabulary_vars
 
-DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
+DEFAULT_CONFIG_PATH = paths.DEFAULT_CONFIG_PATH
 
 
 class ConfigError(ValueError):
@@ -81,6 +83,56 @@ class ImpactStudy(_Strict):
     programme_start_date: dt.date | None
 
 
+class HealthComponent(_Strict):
+    """A health component's score from its measure: the i-th score, i = the number of thresholds
+    the measure exceeds (scores has one more entry than thresholds)."""
+
+    weight: float = Field(ge=0)
+    thresholds: list[float]
+    scores: list[float]
+
+    @model_validator(mode="after")
+    def _bands(self) -> HealthComponent:
+        if len(self.scores) != len(self.thresholds) + 1:
+            raise ValueError("needs one score more than thresholds (a score for each band)")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:], strict=False)):
+            raise ValueError("thresholds must strictly increase")
+        if any(not 0 <= score <= 100 for score in self.scores):
+            raise ValueError("scores must lie in [0, 100]")
+        return self
+
+
+class HealthBands(_Strict):
+    healthy: float = Field(ge=0, le=100)  # a score at least this is healthy
+    watch: float = Field(ge=0, le=100)  # at least this (and below healthy) is watch; below: at risk
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthBands:
+        if self.watch > self.healthy:
+            raise ValueError("watch must not exceed healthy")
+        return self
+
+
+class Health(_Strict):
+    components: dict[str, HealthComponent]
+    bands: HealthBands
+
+    @field_validator("components")
+    @classmethod
+    def _every_component(cls, components: dict[str, HealthComponent]) -> dict[str, HealthComponent]:
+        if set(components) != set(HEALTH_COMPONENTS):
+            raise ValueError(
+                f"needs exactly the components {list(HEALTH_COMPONENTS)}, got {sorted(components)}"
+            )
+        if not sum(c.weight for c in components.values()) > 0:
+            raise ValueError("at least one component needs a positive weight")
+        return components
+
+
+class Backtest(_Strict):
+    horizon_months: int = Field(ge=1, le=60)  # outcome compared this many months after each date
+
+
 class Quality(_Strict):
     """Thresholds of the great-expectations suites run on the staged publication
     (`pipelines/quality.py`); a breach blocks the publication."""
@@ -94,6 +146,11 @@ class Quality(_Strict):
     class_share_min_customers: int = Field(ge=1)
     # failing keys quoted per failed expectation in the check's metadata
     failing_keys_sample: int = Field(ge=1, le=1000)
+
+
+class Ingest(_Strict):
+    # a row waiting this many days for its customer is reported as an orphan (and still kept)
+    orphan_after_days: int = Field(ge=0)
 
 
 class Settings(_Strict):
@@ -114,25 +171,22 @@ class Settings(_Strict):
     defection: Defection
     contact_drivers: ContactDrivers
     impact_study: ImpactStudy
+    health: Health
+    backtest: Backtest
     quality: Quality
+    ingest: Ingest
 
     @field_validator("employee_size_bands")
     @classmethod
     def _bands_increase(cls, bands: list[int]) -> list[int]:
-        if (
-            not bands
-            or bands[0] != 1
-            or any(b <= a for a, b in zip(bands, bands[1:], strict=False))
-        ):
+        if not bands or bands[0] != 1 or any(b <= a for a, b in zip(bands, bands[1:], strict=False)):
             raise ValueError("must start at 1 and strictly increase, e.g. [1, 10, 50, ...]")
         return bands
 
     @field_validator("actual_class_thresholds")
     @classmethod
     def _four_increasing_thresholds(cls, thresholds: list[float]) -> list[float]:
-        if len(thresholds) != 4 or any(
-            b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)
-        ):
+        if len(thresholds) != 4 or any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
             raise ValueError("needs four strictly increasing lower edges (classes 2..5)")
         return thresholds
 
@@ -175,9 +229,7 @@ class Settings(_Strict):
     def _reason_code_lists_disjoint(self) -> Settings:
         both = set(self.dissatisfier_reason_codes) & set(self.satisfier_reason_codes)
         if both:
-            raise ValueError(
-                f"reason codes listed as both satisfier and dissatisfier: {sorted(both)}"
-            )
+            raise ValueError(f"reason codes listed as both satisfier and dissatisfier: {sorted(both)}")
         return self
 
     @property
@@ -189,6 +241,36 @@ class Settings(_Strict):
         return {cell: grade for grade, cells in self.grade_map.items() for cell in cells}
 
 
+# Parameters by what they change. Checks and reports change no published number; the impact
+# study is rebuilt whole from the stored snapshots on every run; every other parameter shapes the
+# snapshot of each month it computes, so a changed value leaves the months computed before as
+# they were: a history of mixed configurations unless they are restated.
+RUN_ONLY_SECTIONS = ("quality", "ingest")
+STUDY_SECTIONS = ("impact_study",)
+
+
+def config_values(settings: Settings) -> dict[str, Any]:
+    """Every parameter by its dotted name (`at_risk.recency_days`), JSON-serialisable."""
+    dumped = settings.model_dump(mode="json")
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        if isinstance(getattr(settings, name), BaseModel):
+            values.update({f"{name}.{key}": value for key, value in dumped[name].items()})
+        else:
+            values[name] = dumped[name]
+    return values
+
+
+def config_fingerprint(settings: Settings) -> tuple[str, str]:
+    """(the config as canonical JSON, its SHA-256)."""
+    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def section_of(parameter: str) -> str:
+    return parameter.split(".", 1)[0]
+
+
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
@@ -196,7 +278,14 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
             isinstance(value, dict)
             and isinstance(merged.get(key), dict)
             and key
-            not in ("grade_map", "planned_contacts_per_year", "incremental_class_shares", "priors")
+            not in (
+                "grade_map",
+                "planned_contacts_per_year",
+                "incremental_class_shares",
+                "priors",
+                "thresholds",
+                "scores",
+            )
         ):
             merged[key] = _deep_merge(merged[key], value)
         else:
@@ -219,11 +308,9 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> Settings:
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load the config named by `path`, else `ACCOUNTS_CONFIG`, else the packaged defaults."""
-    path = Path(path or os.environ.get("ACCOUNTS_CONFIG") or DEFAULT_CONFIG_PATH)
+    path = paths.config_path(path)
     if not path.is_file():
-        raise ConfigError(
-            f"config file not found: {path} (set ACCOUNTS_CONFIG to an existing file)"
-        )
+        raise ConfigError(f"config file not found: {path} (set ACCOUNTS_CONFIG to an existing file)")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -246,9 +333,7 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
         "actual_class_thresholds": settings.actual_class_thresholds,
         # cumulative top shares: class 5 if top_share <= c5, 4 if <= c4, ...
         "incremental_class_cutoffs": _cumulative_cutoffs(settings.incremental_class_shares),
-        "incremental_class_shares": {
-            str(k): v for k, v in settings.incremental_class_shares.items()
-        },
+        "incremental_class_shares": {str(k): v for k, v in settings.incremental_class_shares.items()},
         "grade_of_cell": {str(cell): grade for cell, grade in sorted(grade_of_cell.items())},
         "achievement_prior": settings.achievement.prior,
         "achievement_weight": settings.achievement.shrinkage_weight,
@@ -274,6 +359,10 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
             if settings.impact_study.programme_start_date
             else None
         ),
+        "health_components": {name: c.model_dump() for name, c in settings.health.components.items()},
+        "health_healthy_score": settings.health.bands.healthy,
+        "health_watch_score": settings.health.bands.watch,
+        "backtest_horizon_months": settings.backtest.horizon_months,
     }
 
 

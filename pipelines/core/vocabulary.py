@@ -40,6 +40,21 @@ DRIVER_LABELS = ("dissatisfier", "satisfier", "neutral", "insufficient_support")
 # Populations of the impact study: everybody, and the customers active at the baseline.
 IMPACT_POPULATIONS = ("all", "cohort")
 
+# The components of the account health score, each a measure scored 0-100 by configured bands.
+HEALTH_COMPONENTS = (
+    "recency",  # days since the last purchase / the customer's usual gap between purchases
+    "revenue_trend",  # revenue in the window / revenue in the prior window
+    "product_penetration",  # product lines bought in the window
+    "share_of_potential",  # revenue in the window / potential revenue
+    "contact_sentiment",  # dissatisfier share of the contacts with a satisfier or dissatisfier reason
+    "contact_coverage",  # contacts in the window / contacts planned for the grade
+    "referrals",  # referrals given in the window
+)
+HEALTH_BANDS = ("healthy", "watch", "at_risk")
+
+# How revenue in the trailing window moved from one month end to the next.
+BRIDGE_MOVEMENTS = ("new", "reactivated", "expansion", "contraction", "churned", "unchanged")
+
 # The value a missing customer type or region is counted under.
 UNKNOWN = "unknown"
 
@@ -58,5 +73,8 @@ def vocabulary_vars() -> dict[str, list]:
         "driver_types": list(DRIVER_TYPES),
         "driver_labels": list(DRIVER_LABELS),
         "impact_populations": list(IMPACT_POPULATIONS),
+        "health_component_names": list(HEALTH_COMPONENTS),
+        "health_bands": list(HEALTH_BANDS),
+        "bridge_movements": list(BRIDGE_MOVEMENTS),
         "unknown": UNKNOWN,
     }

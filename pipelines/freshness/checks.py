@@ -15,7 +15,7 @@ from pipelines.resources import WarehouseResource
     description="Published months that late data made stale; `accounts backfill --stale` recomputes them.",
 )
 def published_months_are_fresh(warehouse: WarehouseResource) -> AssetCheckResult:
-    stale = stale_months(warehouse.warehouse_path(), warehouse.published_path())
+    stale = stale_months(warehouse.warehouse_path(), warehouse.published_path(), warehouse.settings())
     return AssetCheckResult(
         passed=not stale,
         severity=AssetCheckSeverity.WARN,

@@ -26,6 +26,7 @@ def _metadata(report: IngestReport) -> dict:
         "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined,
         "rows_replaced": report.rows_replaced,
+        "data_issues": report.data_issues,
         "dagster/row_count": report.rows_total,
         "seconds": round(report.seconds, 3),
     }

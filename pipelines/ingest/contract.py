@@ -81,7 +81,7 @@ def landing_contract(name: str) -> pa.DataFrameSchema:
         column: pa.Column(
             polars_type(type_),
             checks=_column_checks(column),
-            nullable=column not in dataset.required,
+            nullable=column not in dataset.needed,
         )
         for column, type_ in dataset.columns.items()
     }

@@ -1,5 +1,12 @@
-"""Row rules: each landing row typed into its raw-table columns, and the first rule it breaks
-(SPEC §1). Vectorised polars expressions; reasons are built only for the few broken rows."""
+"""Row rules: each landing row typed into its raw-table columns, then judged (SPEC §1).
+
+Only a broken key or a value a formula needs quarantines a row: a missing or malformed key, a
+date or amount that does not parse, employees <= 0, an unknown medium, an empty activity period,
+a key repeated in the file. A missing descriptive value (a customer's name or type, a product
+line, ...) or an unreadable optional one (a margin) does not: the row loads, the value as null
+(counted as `unknown` downstream where it groups customers), and each gap becomes a data issue.
+Vectorised polars expressions; reason and issue texts are built only for the few rows that have
+one."""
 
 from __future__ import annotations
 
@@ -73,9 +80,21 @@ def _timestamp(raw: pl.Expr, text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule that quarantines the row it breaks."""
+
     column: str
     broken: pl.Expr  # true where the row breaks the rule; over typed columns and PRESENT flags
     reason: pl.Expr  # text; evaluated on the broken rows only, where TEXT columns exist
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A gap that loads with the row and is recorded as a data issue."""
+
+    column: str
+    found: pl.Expr  # true where the row has the gap; over typed columns and PRESENT flags
+    text: pl.Expr  # what is wrong and what was done; evaluated where TEXT columns exist
+    null_value: bool = False  # the loaded row carries null instead of the value
 
 
 def _text_of(dataset: Dataset, column: str) -> pl.Expr:
@@ -108,65 +127,62 @@ def _bad_value_reason(column: str, duck_type: str) -> pl.Expr:
     return pl.format(f"non-numeric {column} '{{}}'", text)
 
 
-def row_rules(dataset: Dataset, known_customers: pl.Series | None) -> list[Rule]:
-    """SPEC §1 row rules in priority order (the first broken one is the reason). `broken` reads
-    the typed columns and PRESENT+column flags; `reason` also reads TEXT+column (the stripped raw
-    text), which is only computed for the few broken rows."""
+def _unreadable(column: str) -> pl.Expr:
+    """The file gave a value that does not parse into the column's type."""
+    return pl.col(PRESENT + column) & pl.col(column).is_null()
+
+
+def row_rules(dataset: Dataset) -> list[Rule]:
+    """The quarantine rules in priority order (the first broken one is the reason). `broken`
+    reads the typed columns and PRESENT+column flags; `reason` also reads TEXT+column (the stripped
+    raw text), which is only computed for the few broken rows."""
     text = {c: _text_of(dataset, c) for c in dataset.columns}
-    rules = [Rule(c, ~_present(dataset, c), pl.lit(f"missing {c}")) for c in dataset.required]
-    rules += [
-        Rule(c, pl.col(PRESENT + c) & pl.col(c).is_null(), _bad_value_reason(c, t))
-        for c, t in dataset.columns.items()
-        if t != "VARCHAR"
-    ]
     columns = dataset.columns
+    rules = [Rule(c, ~_present(dataset, c), pl.lit(f"missing {c}")) for c in dataset.needed]
+    rules += [
+        Rule(c, _unreadable(c), _bad_value_reason(c, t))
+        for c, t in columns.items()
+        if t != "VARCHAR" and c not in dataset.lenient
+    ]
     if "employees" in columns:
-        rules.append(
-            Rule(
-                "employees",
-                pl.col("employees") <= 0,
-                pl.format("employees must be > 0, got '{}'", text["employees"]),
-            )
-        )
+        reason = pl.format("employees must be > 0, got '{}'", text["employees"])
+        rules.append(Rule("employees", pl.col("employees") <= 0, reason))
     if "medium" in columns:
-        rules.append(
-            Rule(
-                "medium",
-                ~pl.col("medium").is_in(MEDIA),
-                pl.format("unknown medium '{}'", text["medium"]),
-            )
-        )
-    if "direction" in columns:
-        rules.append(
-            Rule(
-                "direction",
-                ~pl.col("direction").is_in(DIRECTIONS),
-                pl.format("unknown direction '{}'", text["direction"]),
-            )
-        )
+        unknown = pl.col("medium").is_not_null() & ~pl.col("medium").is_in(MEDIA)
+        rules.append(Rule("medium", unknown, pl.format("unknown medium '{}'", text["medium"])))
     if {"active_from", "active_to"} <= columns.keys():
-        rules.append(
-            Rule(
-                "active_to",
-                pl.col("active_to") <= pl.col("active_from"),
-                pl.format(
-                    "active_to '{}' not after active_from '{}'",
-                    text["active_to"],
-                    text["active_from"],
-                ),
-            )
+        reason = pl.format(
+            "active_to '{}' not after active_from '{}'", text["active_to"], text["active_from"]
         )
-    if known_customers is not None:
-        known = known_customers.implode()
-        rules += [
-            Rule(
-                c,
-                pl.col(c).is_not_null() & ~pl.col(c).is_in(known),
-                pl.format(f"unknown {c} '{{}}'", pl.col(c)),
-            )
-            for c in dataset.parent_customer_columns
-        ]
+        rules.append(Rule("active_to", pl.col("active_to") <= pl.col("active_from"), reason))
     return rules
+
+
+# What loading a gap means, in the words of the data-issues table.
+_BLANK_EFFECT = {
+    "customer_type": "counted as 'unknown'",
+    "region": "counted as 'unknown'",
+    "product_line": "counts in revenue, adds no product line",
+}
+
+
+def row_issues(dataset: Dataset, in_file: set[str]) -> list[Issue]:
+    """The data-issue rules: every gap a loaded row may carry (a row can have several)."""
+    columns = dataset.columns
+    blank = [c for c in dataset.descriptive] + [c for c in dataset.reported_blank if c in in_file]
+    issues = [
+        Issue(c, ~_present(dataset, c), pl.lit(f"missing {c} ({_BLANK_EFFECT.get(c, 'loaded as null')})"))
+        for c in blank
+    ]
+    issues += [
+        Issue(c, _unreadable(c), _bad_value_reason(c, columns[c]) + pl.lit(" (loaded as null)"), True)
+        for c in dataset.lenient
+    ]
+    if "direction" in columns:
+        unknown = pl.col("direction").is_not_null() & ~pl.col("direction").is_in(DIRECTIONS)
+        text = pl.format("unknown direction '{}' (loaded as null)", _text_of(dataset, "direction"))
+        issues.append(Issue("direction", unknown, text, null_value=True))
+    return issues
 
 
 def _duplicate_rule(dataset: Dataset) -> Rule:
@@ -218,20 +234,58 @@ def _json_of(columns: list[str], schema: pl.Schema) -> pl.Expr:
     return pl.struct(fields).struct.json_encode()
 
 
-def clean_frame(
-    frame: pl.DataFrame, dataset: Dataset, rel: str, known_customers: pl.Series | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a file's frame (as read, plus LINE) into (valid rows in raw-table shape, quarantine
-    rows: line_number, column_name, reason, record).
+def _with_texts(checked: pl.DataFrame, raw: pl.DataFrame, dtypes: dict, typed: list[str]) -> pl.DataFrame:
+    """`checked` rows with the stripped raw text of every typed column (TEXT+column), from the same
+    rows of the file as read. Rechunked first: polars 2.1 can panic (`i < self.len()`) formatting
+    strings of a frame filtered down to a few rows of a Parquet file."""
+    schema = raw.schema
+    texts = [
+        (
+            raw.select(_text(c, dtypes[c])).to_series()
+            if c in schema
+            else pl.repeat(None, raw.height, dtype=pl.String, eager=True)
+        ).alias(TEXT + c)
+        for c in typed
+    ]
+    return checked.rechunk().hstack(texts)
 
-    Two passes: every row gets its typed values and the index of its first broken rule; only the
-    broken rows (usually few) get their raw text and reason strings."""
+
+def _issue_rows(issues: list[Issue], rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (row, issue) for `rows` (which have TEXT columns): line_number, column, issue."""
+    found = [
+        rows.filter(issue.found.fill_null(False)).select(
+            pl.col(LINE).alias("line_number"),
+            pl.lit(issue.column).alias("column_name"),
+            issue.text.alias("issue"),
+        )
+        for issue in issues
+    ]
+    return pl.concat(found).sort("line_number", "column_name") if found else _NO_ISSUES
+
+
+_NO_ISSUES = pl.DataFrame(schema={"line_number": pl.Int64, "column_name": pl.String, "issue": pl.String})
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    valid: pl.DataFrame  # the rows to load, in raw-table shape with lineage
+    quarantine: pl.DataFrame  # line_number, column_name, reason, record
+    issues: pl.DataFrame  # line_number, column_name, issue (of loaded rows)
+
+
+def clean_frame(frame: pl.DataFrame, dataset: Dataset, rel: str) -> CleanFile:
+    """Judge a file's frame (as read, plus LINE): the rows to load, the rows to quarantine, and
+    the data issues of the loaded rows.
+
+    Two passes: every row gets its typed values, the index of its first broken rule and a flag per
+    data issue; only the rows with a reason or an issue (usually few) get their raw text."""
     file_columns = [c for c in frame.columns if c != LINE]
     extras = [c for c in file_columns if c not in dataset.columns]
     schema = frame.schema
     dtypes = {c: schema.get(c, pl.String()) for c in dataset.columns}
     typed_columns = [c for c, t in dataset.columns.items() if t != "VARCHAR"]
-    rules = row_rules(dataset, known_customers)
+    rules = row_rules(dataset)
+    issues = row_issues(dataset, set(file_columns))
     checked = (
         frame.lazy()
         .select(
@@ -251,28 +305,31 @@ def clean_frame(
         rules.append(_duplicate_rule(dataset))
         checked = _mark_duplicates(checked, dataset, rules[-1], len(rules) - 1)
     bad = checked.get_column(RULE).is_not_null()
-    valid = checked.filter(~bad).select(
+    explained = _with_texts(checked.filter(bad), frame.filter(bad), dtypes, typed_columns)
+    quarantine = explained.select(
+        pl.col(LINE).alias("line_number"),
+        *_explain(rules),
+        frame.filter(bad).select(_json_of(file_columns, schema)).to_series().alias("record"),
+    )
+    loaded = checked.filter(~bad)
+    gaps = pl.any_horizontal(issue.found.fill_null(False) for issue in issues) if issues else pl.lit(False)
+    has_gap = loaded.select(gaps).to_series()
+    if has_gap.any():
+        gap_rows = _with_texts(
+            loaded.filter(has_gap), frame.filter(~bad).filter(has_gap), dtypes, typed_columns
+        )
+        found = _issue_rows(issues, gap_rows)
+    else:
+        found = _NO_ISSUES
+    nulled = [
+        pl.when(issue.found.fill_null(False)).then(None).otherwise(pl.col(issue.column)).alias(issue.column)
+        for issue in issues
+        if issue.null_value
+    ]
+    valid = loaded.with_columns(nulled).select(
         *dataset.columns,
         pl.lit(rel, pl.String).alias("_source_file"),
         pl.col(LINE).alias("_source_line"),
         "_extra",
     )
-    bad_rows = frame.filter(bad)
-    explained = checked.filter(bad).hstack(
-        [
-            (
-                bad_rows.select(_text(c, dtypes[c])).to_series()
-                if c in schema
-                else pl.repeat(None, bad_rows.height, dtype=pl.String, eager=True)
-            ).alias(TEXT + c)
-            for c in typed_columns
-        ]
-    )
-    quarantine = explained.select(
-        pl.col(LINE).alias("line_number"),
-        *_explain(rules),
-        bad_rows.select(_json_of(file_columns, schema)).to_series().alias("record"),
-    )
-    return valid, quarantine
-
-
+    return CleanFile(valid, quarantine, found)

@@ -24,12 +24,17 @@ from dagster import (
 
 from pipelines.core.failpoints import failpoint
 from pipelines.core.months import months_between
+from pipelines.freshness.drift import config_drift, refuse_drift
 from pipelines.partitions import month_range
 from pipelines.publication.stage import record_checks_passed, stage_publication, staged_path_for, swap_in
 from pipelines.resources import WarehouseResource
 from pipelines.transforms.project import descriptions, mart_tables
 
 PUBLICATION_GROUP = "publication"
+# Run tags: the run restates the impact study on purpose (a backfill); the run may publish a
+# history whose months were computed with different configurations (recorded).
+RESTATE_STUDY_TAG = "accounts/restate_study"
+ALLOW_DRIFT_TAG = "accounts/allow_config_drift"
 STAGED_KEY = AssetKey("staged_publication")
 QUALITY_CHECK = "quality_expectations"
 
@@ -37,6 +42,13 @@ QUALITY_CHECK = "quality_expectations"
 def staged_publication(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     clock = time.perf_counter()
     months = months_between(*month_range(context.partition_key_range))
+    settings = warehouse.settings()
+    tags = context.run.tags
+    drift = config_drift(warehouse.published_path(), settings, months)
+    if tags.get(ALLOW_DRIFT_TAG) != "true":
+        refuse_drift(drift, tags.get(RESTATE_STUDY_TAG) == "true", warehouse.config_source())
+    elif drift:
+        context.log.warning("publishing a history of mixed configurations: " + "; ".join(drift.lines()))
     staged = stage_publication(
         warehouse=warehouse.warehouse_path(),
         published=warehouse.published_path(),
@@ -44,6 +56,8 @@ def staged_publication(context: AssetExecutionContext, warehouse: WarehouseResou
         docs=descriptions(),
         months_refreshed=months,
         run_id=context.run_id,
+        settings=settings,
+        config_drift=[str(d) for d in drift.snapshot + drift.study],
     )
     failpoint("publish.staged")  # tests kill here: staged file complete, not yet audited
     return MaterializeResult(

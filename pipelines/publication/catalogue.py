@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.ingest.audit import data_issues_sql, held_rows_sql
+
 PUBLICATIONS_DESCRIPTION = (
     "One row per publication of this file: when it was published, which months it refreshed, "
     "the as-of dates it holds, the input files loaded so far, row counts and the checks passed."
@@ -22,10 +24,21 @@ PUBLICATIONS_COLUMNS = {
     "checks_passed": "The blocking checks this publication passed before it was swapped in.",
     "stale_months": "Published months (YYYY-MM) that late data loaded before this publication made "
     "stale and that it did not recompute: run `accounts backfill --stale`.",
+    "config": "The configuration this publication computed its months with (JSON, every parameter).",
+    "config_hash": "SHA-256 of `config`: publications with the same hash used the same parameters.",
+    "config_drift": "Parameters that differ between this publication's configuration and the one "
+    "earlier months still published were computed with (`name: published -> this run`); empty "
+    "unless the run was told to allow it.",
+    "data_issues": "Gaps in the loaded rows (missing descriptive values, unreadable optional "
+    "values), listed in audit.data_issues.",
+    "held_rows": "Rows waiting for their customer (listed in audit.held_rows); they count as soon "
+    "as the customer arrives.",
+    "orphan_rows": "Held rows waiting longer than the configured number of days "
+    "(`ingest.orphan_after_days`); still kept.",
 }
-AUDIT_TABLES = {
+_AUDIT_TABLES = {
     "ingest_log": (
-        "raw.ingest_log",
+        "SELECT * FROM {wh}.raw.ingest_log",
         "Every landing file the pipeline has seen, once per run that saw it: status (loaded, "
         "unchanged, rejected), rows loaded, quarantined and replaced, and the rejection message.",
         {
@@ -44,7 +57,7 @@ AUDIT_TABLES = {
         },
     ),
     "quarantine": (
-        "raw.quarantine",
+        "SELECT * FROM {wh}.raw.quarantine",
         "Rows that broke the input contract and were not loaded: file, line, column and reason.",
         {
             "dataset": "Landing dataset the row came from.",
@@ -56,8 +69,50 @@ AUDIT_TABLES = {
             "quarantined_at": "When the row was quarantined (UTC).",
         },
     ),
+    "data_issues": (
+        "{data_issues}",
+        "Gaps in rows that were loaded: a missing descriptive value (a customer's name or type, a "
+        "product line, ...) or an unreadable optional one (a margin). The row counts; the value is "
+        "null, or 'unknown' where it groups customers.",
+        {
+            "dataset": "Landing dataset the row came from.",
+            "source_file": "Path of the file relative to the landing folder.",
+            "line_number": "Physical line in the CSV file (header = 1), or 1-based row of a Parquet file.",
+            "column_name": "The column with the gap.",
+            "issue": "What is missing or unreadable, and how the row was loaded.",
+            "recorded_at": "When the row was loaded (UTC).",
+        },
+    ),
+    "held_rows": (
+        "{held_rows}",
+        "Rows that name a customer not (yet) in the customers data: loaded, but held out of every "
+        "table until the customer arrives; then they count with their original file and line, and "
+        "the months they fall in are restated like late data.",
+        {
+            "dataset": "Landing dataset the row came from.",
+            "source_file": "Path of the file relative to the landing folder.",
+            "source_line": "Physical line in the CSV file (header = 1), or 1-based row of a Parquet file.",
+            "row_key": "The row's key (several key columns joined with '|').",
+            "customer_id": "The customer the row waits for.",
+            "held_since": "When the row was loaded (UTC).",
+            "days_held": "Days since it was loaded.",
+            "orphan": "Held longer than `ingest.orphan_after_days`: check the customers extract.",
+        },
+    ),
 }
 
+
+def audit_tables(warehouse: str, orphan_after_days: int) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """name -> (SQL over the warehouse attached as `warehouse`, description, column docs) of the
+    audit tables the published file carries."""
+    sql = {
+        "wh": warehouse,
+        "data_issues": data_issues_sql(warehouse),
+        "held_rows": held_rows_sql(warehouse, orphan_after_days),
+    }
+    return {
+        name: (query.format(**sql), text, columns) for name, (query, text, columns) in _AUDIT_TABLES.items()
+    }
 
 
 def quote(text: str) -> str:
@@ -73,5 +128,3 @@ def comment(
     for column, text in column_docs.items():
         if text:
             con.execute(f"COMMENT ON COLUMN {name}.{column} IS {quote(text)}")
-
-

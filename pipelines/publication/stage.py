@@ -18,18 +18,20 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.core.config import Settings, config_fingerprint
 from pipelines.core.failpoints import failpoint
 from pipelines.freshness.stale import stale_months_in
 from pipelines.publication.catalogue import (
-    AUDIT_TABLES,
     PUBLICATIONS_COLUMNS,
     PUBLICATIONS_DESCRIPTION,
+    audit_tables,
     comment,
     quote,
 )
 
 STORAGE_VERSION = "v1.1.0"  # oldest client the published file must serve (SPEC §13)
 STAGED_SUFFIX = ".staged"
+
 
 @dataclass(frozen=True)
 class StagedPublication:
@@ -55,8 +57,11 @@ def stage_publication(
     docs: dict[str, tuple[str, dict[str, str]]],
     months_refreshed: list[str],
     run_id: str,
+    settings: Settings,
+    config_drift: list[str] | None = None,
 ) -> StagedPublication:
-    """Build the next publication in a staged file beside `published` and return its summary."""
+    """Build the next publication in a staged file beside `published` and return its summary.
+    `config_drift` names the parameters whose drift from the history the run was allowed."""
     staged = staged_path_for(published)
     _remove(staged)  # a run killed earlier may have left one behind
     con = duckdb.connect()
@@ -64,11 +69,10 @@ def stage_publication(
         con.execute(f"ATTACH {quote(str(warehouse))} AS wh (READ_ONLY)")
         con.execute(f"ATTACH {quote(str(staged))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
         row_counts = _copy_tables(con, tables, docs)
-        _copy_audit_tables(con, row_counts)
+        _copy_audit_tables(con, row_counts, settings)
         latest = _create_latest_views(con, tables, docs)
-        publication_id = _append_publication(
-            con, published, months_refreshed, run_id, row_counts, tables, latest
-        )
+        publication = _Publication(months_refreshed, run_id, settings, config_drift or [])
+        publication_id = _append_publication(con, published, publication, row_counts, tables, latest)
         con.execute("DETACH pub")  # checkpoints: the staged file is complete on disk
     finally:
         con.close()
@@ -88,14 +92,16 @@ def _copy_tables(
     return row_counts
 
 
-def _copy_audit_tables(con: duckdb.DuckDBPyConnection, row_counts: dict[str, int]) -> None:
+def _copy_audit_tables(
+    con: duckdb.DuckDBPyConnection, row_counts: dict[str, int], settings: Settings
+) -> None:
     con.execute("CREATE SCHEMA pub.audit")
-    for name, (source, description, column_docs) in AUDIT_TABLES.items():
-        con.execute(f"CREATE TABLE pub.audit.{name} AS SELECT * FROM wh.{source} ORDER BY ALL")
+    for name, (query, description, column_docs) in audit_tables(
+        "wh", settings.ingest.orphan_after_days
+    ).items():
+        con.execute(f"CREATE TABLE pub.audit.{name} AS SELECT * FROM ({query}) ORDER BY ALL")
         comment(con, f"pub.audit.{name}", "TABLE", description, column_docs)
-        row_counts[f"audit.{name}"] = con.execute(
-            f"SELECT count(*) FROM pub.audit.{name}"
-        ).fetchone()[0]
+        row_counts[f"audit.{name}"] = con.execute(f"SELECT count(*) FROM pub.audit.{name}").fetchone()[0]
 
 
 def _create_latest_views(
@@ -116,41 +122,47 @@ def _create_latest_views(
     return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
 
 
+@dataclass(frozen=True)
+class _Publication:
+    months_refreshed: list[str]
+    run_id: str
+    settings: Settings
+    config_drift: list[str]
+
+
+PUBLICATIONS_DDL = (
+    "publication_id BIGINT, published_at TIMESTAMP, run_id VARCHAR, months_refreshed VARCHAR[], "
+    "as_of_dates DATE[], latest_as_of_date DATE, input_files VARCHAR[], row_counts VARCHAR, "
+    "checks_passed VARCHAR[], stale_months VARCHAR[], config VARCHAR, config_hash VARCHAR, "
+    "config_drift VARCHAR[], data_issues BIGINT, held_rows BIGINT, orphan_rows BIGINT"
+)
+
+
 def _append_publication(
     con: duckdb.DuckDBPyConnection,
     published: Path,
-    months_refreshed: list[str],
-    run_id: str,
+    publication: _Publication,
     row_counts: dict[str, int],
     tables: list[str],
     latest: dt.date | None,
 ) -> int:
     """Carry the earlier publications over from the file being replaced, then add this one."""
-    columns = (
-        "publication_id BIGINT, published_at TIMESTAMP, run_id VARCHAR, "
-        "months_refreshed VARCHAR[], as_of_dates DATE[], latest_as_of_date DATE, "
-        "input_files VARCHAR[], row_counts VARCHAR, checks_passed VARCHAR[], stale_months VARCHAR[]"
-    )
-    con.execute(f"CREATE TABLE pub.main.publications ({columns})")
+    con.execute(f"CREATE TABLE pub.main.publications ({PUBLICATIONS_DDL})")
     still_stale: list[str] = []
     if published.exists():
         con.execute(f"ATTACH {quote(str(published))} AS previous (READ_ONLY)")
         # BY NAME: files published before a column existed carry it over as NULL
         con.execute("INSERT INTO pub.main.publications BY NAME SELECT * FROM previous.main.publications")
-        refreshed = set(months_refreshed)
-        still_stale = [m for m in stale_months_in(con, "wh", "previous") if m not in refreshed]
+        refreshed = set(publication.months_refreshed)
+        stale = stale_months_in(con, "wh", "previous", publication.settings)
+        still_stale = [m for m in stale if m not in refreshed]
         con.execute("DETACH previous")
     publication_id = con.execute(
         "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"
     ).fetchone()[0]
     as_of_union = " UNION ".join(f"SELECT as_of_date FROM pub.main.{t}" for t in tables)
     as_of_dates = (
-        [
-            r[0]
-            for r in con.execute(
-                f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1"
-            ).fetchall()
-        ]
+        [r[0] for r in con.execute(f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1").fetchall()]
         if tables
         else []
     )
@@ -160,18 +172,26 @@ def _append_publication(
             "SELECT DISTINCT source_file FROM wh.raw.ingest_log WHERE status = 'loaded' ORDER BY 1"
         ).fetchall()
     ]
+    config, config_hash = config_fingerprint(publication.settings)
+    (orphans,) = con.execute("SELECT count(*) FILTER (WHERE orphan) FROM pub.audit.held_rows").fetchone()
     con.execute(
-        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?)",
+        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?, ?, ?, ?, ?, ?, ?)",
         [
             publication_id,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            run_id,
-            months_refreshed,
+            publication.run_id,
+            publication.months_refreshed,
             as_of_dates,
             latest,
             input_files,
             json.dumps(row_counts, sort_keys=True),
             still_stale,
+            config,
+            config_hash,
+            publication.config_drift,
+            row_counts.get("audit.data_issues", 0),
+            row_counts.get("audit.held_rows", 0),
+            orphans,
         ],
     )
     con.execute(f"COMMENT ON TABLE pub.main.publications IS {quote(PUBLICATIONS_DESCRIPTION)}")

@@ -13,8 +13,7 @@ def summary(published: Path) -> str:
     con = duckdb.connect(str(published), read_only=True)
     try:
         publication_id, latest = con.execute(
-            "SELECT publication_id, latest_as_of_date FROM publications "
-            "ORDER BY publication_id DESC LIMIT 1"
+            "SELECT publication_id, latest_as_of_date FROM publications ORDER BY publication_id DESC LIMIT 1"
         ).fetchone()
         grades = con.execute(
             "SELECT grade, count(*) FROM latest.customer_worth GROUP BY grade "
@@ -28,12 +27,10 @@ def summary(published: Path) -> str:
             [list(SEGMENTS)],
         ).fetchall()
         at_risk_revenue, expected_loss = con.execute(
-            "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure "
-            "WHERE dimension = 'overall'"
+            "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure WHERE dimension = 'overall'"
         ).fetchone() or (0, 0)
-        tables = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"
-        ).fetchone()[0]
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()[0]
+        notes = _data_notes(con)
     finally:
         con.close()
     customers = sum(n for _, n in grades)
@@ -44,6 +41,33 @@ def summary(published: Path) -> str:
         f"{managers} account managers with modules\n"
         f"loyalty: {', '.join(f'{s} {n}' for s, n in segments)}; "
         f"revenue at risk {at_risk_revenue:,.0f}, expected loss {expected_loss:,.0f}"
-    )
+    ) + "".join(f"\n{note}" for note in notes)
 
 
+def _data_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What a person should know about the data behind the numbers: the gaps that loaded, the
+    rows waiting for their customer, the configuration drift a run was allowed."""
+    notes = []
+    issues = con.execute(
+        "SELECT column_name, count(*) AS n FROM audit.data_issues GROUP BY ALL ORDER BY n DESC, column_name"
+    ).fetchall()
+    if issues:
+        kinds = ", ".join(f"{n:,} {column}" for column, n in issues[:4])
+        notes.append(
+            f"data issues: {sum(n for _, n in issues):,} gaps in loaded rows ({kinds}); see audit.data_issues"
+        )
+    held, customers, since, orphans = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id), min(held_since)::DATE, count(*) FILTER (WHERE orphan) "
+        "FROM audit.held_rows"
+    ).fetchone()
+    if held:
+        notes.append(
+            f"held rows: {held:,} rows wait for {customers:,} customers not delivered yet, since {since}; "
+            f"{orphans:,} orphans; see audit.held_rows"
+        )
+    (drift,) = con.execute(
+        "SELECT config_drift FROM publications ORDER BY publication_id DESC LIMIT 1"
+    ).fetchone()
+    if drift:
+        notes.append("config drift (allowed): " + "; ".join(drift))
+    return notes

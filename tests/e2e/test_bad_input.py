@@ -7,12 +7,15 @@ Two runs keep it cheap:
 1. one bad file per dataset, each with several bad rows (plus an empty file, a header-only file,
    a Parquet file with wrongly typed values, a huge text field, duplicate keys and a conflicting
    re-delivery): the run succeeds and every bad row is in the published quarantine;
-2. files that must be rejected whole, in several datasets at once: the run exits 1 naming each
-   file, line and column; nothing of them is loaded, nothing loaded before is lost, and the
-   published file is byte-identical.
+2. files that must be rejected whole, in several datasets at once, beside a good file: the run
+   exits 1 with a short message naming each file, line and column and the log that holds the
+   details; nothing of the rejected files is loaded, the good file is, nothing loaded before is
+   lost, and the published file is byte-identical.
+Rows naming a customer that is not delivered are held (audit.held_rows), not quarantined.
 """
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -73,10 +76,8 @@ QUARANTINED = {
     ("employee_counts", "employee_counts/bad_rows.csv", 3, "employees", "employees must be > 0, got '-5'"),
     ("employee_counts", "employee_counts/bad_rows.csv", 4, "as_of_date", "bad date '2026-02-30'"),
     ("employee_counts", "employee_counts/bad_rows.csv", 5, "employees", "employees not an integer 'many'"),
-    ("employee_counts", "employee_counts/bad_rows.csv", 6, "customer_id", "unknown customer_id 'C999999'"),
     ("employee_counts", "employee_counts/bad_rows.csv", 7, "customer_id, as_of_date", "duplicate key"),
     ("revenue", "revenue/bad_rows.csv", 3, "amount", "non-numeric amount 'abc'"),
-    ("revenue", "revenue/bad_rows.csv", 4, "customer_id", "unknown customer_id 'C999999'"),
     ("revenue", "revenue/bad_rows.csv", 5, "transaction_date", "bad date '2026/10/11'"),
     ("revenue", "revenue/bad_rows.csv", 6, "transaction_id", "duplicate transaction_id 'TB000001'"),
     ("revenue", "revenue/bad_rows.csv", 7, "transaction_id", "missing transaction_id"),
@@ -84,10 +85,22 @@ QUARANTINED = {
     ("revenue", "revenue/typed.parquet", 3, "transaction_date", "bad date"),
     ("contacts", "contacts/bad_rows.csv", 3, "medium", "unknown medium 'pigeon'"),
     ("contacts", "contacts/bad_rows.csv", 4, "contact_date", "bad date '2026-10-32'"),
-    ("contacts", "contacts/bad_rows.csv", 5, "customer_id", "unknown customer_id 'C999999'"),
     ("account_managers", "account_managers/bad_rows.csv", 2, "active_from", "bad date '2026-13-01'"),
     ("account_managers", "account_managers/bad_rows.csv", 3, "active_to", "not after active_from"),
 }
+
+# rows held for a customer that was never delivered: (dataset, file, line)
+HELD = {
+    ("employee_counts", "employee_counts/bad_rows.csv", 6),
+    ("revenue", "revenue/bad_rows.csv", 4),
+    ("contacts", "contacts/bad_rows.csv", 5),
+}
+# a good file delivered the same night as the rejected ones: it loads
+GOOD_FILE = (
+    "revenue/good_night.csv",
+    "transaction_id,customer_id,transaction_date,product_line,amount\n"
+    "TG000001,C000001,2026-10-15,tools,10.00\n",
+)
 
 # file -> (line, column, message fragment) of files rejected whole
 REJECTED_FILES = {
@@ -141,6 +154,7 @@ def runs(tmp_path_factory):
     raw_before = _raw_counts(warehouse / "warehouse.duckdb")
     for name, (content, *_rest) in REJECTED_FILES.items():
         write(landing, name, content)
+    write(landing, *GOOD_FILE)
     reject_run = run_accounts(env, "run")
     return {"rows_run": rows_run, "reject_run": reject_run, "published": published,
             "after_rows_run": after_rows_run, "raw_before": raw_before,
@@ -198,7 +212,7 @@ def test_good_rows_of_bad_files_load_and_reach_the_published_tables(runs, publis
                            "rows_replaced FROM audit.ingest_log").fetchall())
     )  # fmt: skip
     assert log["customers/late_delivery.csv"] == ("loaded", 5, 3, 2, 1)
-    assert log["revenue/bad_rows.csv"] == ("loaded", 6, 1, 5, 0)
+    assert log["revenue/bad_rows.csv"] == ("loaded", 6, 2, 4, 0)  # 1 good, 1 held, 4 quarantined
     assert log["revenue/typed.parquet"] == ("loaded", 3, 1, 2, 0)
     assert log["contacts/header_only.csv"] == ("loaded", 0, 0, 0, 0)  # empty, not an error
     assert log["referrals/empty.csv"] == ("loaded", 0, 0, 0, 0)
@@ -206,10 +220,23 @@ def test_good_rows_of_bad_files_load_and_reach_the_published_tables(runs, publis
     assert replaced == 1
 
 
+def test_rows_of_an_undelivered_customer_are_held_and_reported(runs, published):
+    held = published.execute(
+        "SELECT dataset, source_file, source_line, customer_id FROM audit.held_rows"
+    ).fetchall()
+    assert {r[:3] for r in held} == HELD and {r[3] for r in held} == {"C999999"}
+    assert published.execute("SELECT held_rows FROM publications").fetchall() == [(3,)]
+    assert "held rows: 3 rows wait for 1 customers not delivered yet" in runs["rows_run"].stdout
+
+
 def test_files_rejected_whole_fail_the_run_naming_file_line_and_column(runs):
     done = runs["reject_run"]
     assert done.returncode == 1
     error = done.stderr
+    # a short message: one line per rejected file, and where the details are
+    assert len(error.strip().splitlines()) <= len(REJECTED_FILES) + 4, error
+    log = error.split("every detail: ")[1].split()[0]
+    assert "FileRejected" in Path(log).read_text()  # the log holds the traceback
     for name, (_, line, column, fragment) in REJECTED_FILES.items():
         expected = f"{name}: line {line}: " if line else f"{name}: "
         assert expected in error, (name, error)
@@ -222,7 +249,9 @@ def test_files_rejected_whole_fail_the_run_naming_file_line_and_column(runs):
 def test_rejected_files_lose_nothing_and_leave_the_publication_byte_identical(runs):
     assert runs["after_rows_run"] is not None
     assert runs["published"].read_bytes() == runs["after_rows_run"]
-    assert runs["raw_after"] == runs["raw_before"]  # nothing of the rejected files, nothing lost
+    # nothing of the rejected files, nothing lost; the good file of the same night loaded
+    expected = runs["raw_before"] | {"revenue": runs["raw_before"]["revenue"] + 1}
+    assert runs["raw_after"] == expected
     con = duckdb.connect(str(runs["warehouse"]), read_only=True)
     try:
         rejected = con.execute(

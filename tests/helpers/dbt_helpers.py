@@ -163,7 +163,8 @@ def _run_in_process(args: list[str]) -> DbtRun:
     from dbt.cli.main import dbtRunner
 
     try:
-        result = dbtRunner().invoke([*args, "--quiet"])
+        # the results come back in process: no JSON artifacts to write (a manifest a run)
+        result = dbtRunner().invoke([*args, "--quiet", "--no-write-json"])
     finally:
         _release_duckdb()
     run = DbtRun(success=bool(result.success))

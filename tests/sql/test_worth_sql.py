@@ -245,6 +245,8 @@ def test_persisted_comments(peers):
         "contact_economics", "contact_economics_by_grade", "module_assignments", "modules",
         "customer_loyalty", "loyalty_summary", "at_risk_exposure", "concentration",
         "contact_drivers", "early_warning", "manager_scorecard", "impact_study",
+        "customer_health", "health_distribution", "customer_revenue_bridge", "revenue_bridge",
+        "defection_backtest", "defection_calibration",
     }  # fmt: skip
     assert [r for r in rows if not r["comment"]] == []  # every column of every mart described
     tables = query(

@@ -64,6 +64,11 @@ def test_environment_variable_names_the_file(tmp_path, monkeypatch):
         ({"at_risk": {"decline_ratio": -1}}, "at_risk.decline_ratio"),
         ({"defection": {"priors": {"Secure": 2}}}, "defection.priors"),
         ({"impact_study": {"programme_start_date": "soon"}}, "impact_study.programme_start_date"),
+        ({"health": {"components": {"recency": {"scores": [100, 0]}}}}, "health.components.recency"),
+        ({"health": {"components": {"recency": {"thresholds": [2, 1]}}}}, "health.components.recency"),
+        ({"health": {"bands": {"healthy": 30, "watch": 60}}}, "health.bands"),
+        ({"backtest": {"horizon_months": 0}}, "backtest.horizon_months"),
+        ({"ingest": {"orphan_after_days": -1}}, "ingest.orphan_after_days"),
         ({"unknown_parameter": 1}, "unknown_parameter"),
     ],
 )
@@ -89,6 +94,15 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("revenue_window_months: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_health_components_merge_one_by_one_and_must_all_be_there():
+    settings = parse_config({"health": {"components": {"referrals": {"weight": 0}}}})
+    assert settings.health.components["referrals"].weight == 0
+    assert settings.health.components["referrals"].scores == [50, 80, 100]  # the rest kept
+    assert settings.health.components["recency"].weight == 25
+    with pytest.raises(ConfigError, match="health.components"):
+        parse_config({"health": {"components": {"mood": {"weight": 1, "thresholds": [], "scores": [50]}}}})
 
 
 def test_quality_thresholds_have_defaults_and_are_validated():

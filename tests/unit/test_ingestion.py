@@ -14,9 +14,7 @@ from pipelines.ingest.datasets import DATASETS
 from pipelines.ingest.landing import missing_required_datasets
 from pipelines.ingest.loader import FileRejected, IngestReport, ingest_all, ingest_dataset
 
-CUSTOMERS = (
-    "customer_id,customer_name,customer_type,region\nC1,Acme,retail,North\nC2,Beta,education,\n"
-)
+CUSTOMERS = "customer_id,customer_name,customer_type,region\nC1,Acme,retail,North\nC2,Beta,education,\n"
 REVENUE_HEADER = "transaction_id,customer_id,transaction_date,product_line,amount,margin\n"
 
 
@@ -70,12 +68,6 @@ REASON_CASES = {
         "customer_id",
         "missing customer_id",
     ),
-    "missing required value": (
-        "customers",
-        "customer_id,customer_name,customer_type\nC1,Acme,retail\nC3,,retail\n",
-        "customer_name",
-        "missing customer_name",
-    ),
     "bad date": (
         "revenue",
         REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-13-01,x,5,\n",
@@ -95,12 +87,6 @@ REASON_CASES = {
         "amount",
         "non-numeric amount '12;50'",
     ),
-    "non-numeric margin": (
-        "revenue",
-        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-01-05,x,5,n/a\n",
-        "margin",
-        "non-numeric margin 'n/a'",
-    ),
     "non-numeric employees": (
         "employee_counts",
         "customer_id,as_of_date,employees\nC1,2024-01-01,10\nC1,2024-02-01,many\n",
@@ -119,36 +105,15 @@ REASON_CASES = {
         "employees",
         "employees must be > 0, got '0'",
     ),
-    "unknown customer": (
-        "revenue",
-        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C9,2024-01-05,x,5,\n",
-        "customer_id",
-        "unknown customer_id 'C9'",
-    ),
-    "unknown referrer": (
-        "referrals",
-        "referral_id,referrer_customer_id,referral_date\nR1,C1,2024-01-05\nR2,C9,2024-01-05\n",
-        "referrer_customer_id",
-        "unknown referrer_customer_id 'C9'",
-    ),
     "unknown medium": (
         "contacts",
-        "contact_id,customer_id,contact_date,medium\nK1,C1,2024-01-05,PHONE\n"
-        "K2,C1,2024-01-05,pigeon\n",
+        "contact_id,customer_id,contact_date,medium\nK1,C1,2024-01-05,PHONE\nK2,C1,2024-01-05,pigeon\n",
         "medium",
         "unknown medium 'pigeon'",
     ),
-    "bad direction": (
-        "contacts",
-        "contact_id,customer_id,contact_date,medium,direction\nK1,C1,2024-01-05,email,Inbound\n"
-        "K2,C1,2024-01-05,email,sideways\n",
-        "direction",
-        "unknown direction 'sideways'",
-    ),
     "active_to not after active_from": (
         "account_managers",
-        "manager_id,manager_name,active_from,active_to\nM1,Ann,2020-01-01,\n"
-        "M2,Bob,2021-01-01,2021-01-01\n",
+        "manager_id,manager_name,active_from,active_to\nM1,Ann,2020-01-01,\nM2,Bob,2021-01-01,2021-01-01\n",
         "active_to",
         "active_to '2021-01-01' not after active_from '2021-01-01'",
     ),
@@ -168,7 +133,7 @@ REASON_CASES = {
 
 
 @pytest.mark.parametrize("case", REASON_CASES, ids=list(REASON_CASES))
-def test_bad_row_is_quarantined_and_valid_rows_load(con, landing, case):
+def test_broken_key_or_needed_value_quarantines_the_row_and_valid_rows_load(con, landing, case):
     dataset, content, column, reason = REASON_CASES[case]
     if dataset != "customers":
         with_customers(con, landing)
@@ -179,6 +144,87 @@ def test_bad_row_is_quarantined_and_valid_rows_load(con, landing, case):
     (record,) = rows(con, "SELECT record FROM raw.quarantine")[0]
     assert isinstance(json.loads(record), dict)  # the raw values, as delivered
     assert report.rows_total == rows(con, f"SELECT count(*) FROM raw.{dataset}")[0][0]
+
+
+# --- descriptive gaps: the row loads, the gap is a data issue -----------------------------------
+
+ISSUE_CASES = {
+    "missing customer name": (
+        "customers",
+        "customer_id,customer_name,customer_type\nC1,Acme,retail\nC3,,retail\n",
+        "customer_name", "missing customer_name (loaded as null)", "customer_name", None,
+    ),
+    "missing customer type": (
+        "customers",
+        "customer_id,customer_name,customer_type\nC1,Acme,retail\nC3,Beta, \n",
+        "customer_type", "missing customer_type (counted as 'unknown')", "customer_type", None,
+    ),
+    "blank region when the file has regions": (
+        "customers",
+        "customer_id,customer_name,customer_type,region\nC1,Acme,retail,north\nC3,Beta,retail,\n",
+        "region", "missing region (counted as 'unknown')", "region", None,
+    ),
+    "missing product line": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-01-05,,5,\n",
+        "product_line", "missing product_line (counts in revenue, adds no product line)", "amount", 5,
+    ),
+    "non-numeric margin": (
+        "revenue",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C1,2024-01-05,x,5,n/a\n",
+        "margin", "non-numeric margin 'n/a' (loaded as null)", "margin", None,
+    ),
+    "unknown direction": (
+        "contacts",
+        "contact_id,customer_id,contact_date,medium,direction\nK1,C1,2024-01-05,email,Inbound\n"
+        "K2,C1,2024-01-05,email,sideways\n",
+        "direction", "unknown direction 'sideways' (loaded as null)", "direction", None,
+    ),
+    "missing medium": (
+        "contacts",
+        "contact_id,customer_id,contact_date,medium\nK1,C1,2024-01-05,phone\nK2,C1,2024-01-05,\n",
+        "medium", "missing medium (loaded as null)", "medium", None,
+    ),
+    "missing manager name": (
+        "account_managers",
+        "manager_id,manager_name,active_from\nM1,Ann,2020-01-01\nM2,,2021-01-01\n",
+        "manager_name", "missing manager_name (loaded as null)", "manager_name", None,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ISSUE_CASES, ids=list(ISSUE_CASES))
+def test_descriptive_gap_loads_the_row_and_records_a_data_issue(con, landing, case):
+    dataset, content, column, issue, loaded_column, loaded_value = ISSUE_CASES[case]
+    if dataset != "customers":
+        with_customers(con, landing)
+    write(landing, f"{dataset}/part.csv", content)
+    report = ingest_dataset(con, dataset, landing)
+    assert (report.rows_loaded, report.rows_quarantined, report.data_issues) == (2, 0, 1)
+    issues = (
+        "SELECT dataset, source_file, line_number, column_name, issue FROM raw.data_issues WHERE dataset = ?"
+    )
+    assert con.execute(issues, [dataset]).fetchall() == [(dataset, f"{dataset}/part.csv", 3, column, issue)]
+    loaded = rows(con, f"SELECT {loaded_column} FROM raw.{dataset} WHERE _source_line = 3")
+    assert loaded == [(loaded_value,)]
+    assert "1 data issues in loaded rows (line 3: " in report.messages[-1]
+
+
+def test_a_child_row_of_an_unknown_customer_is_held_not_lost(con, landing):
+    # SPEC §1: the row loads and waits; it counts once its customer is known (order-independent)
+    with_customers(con, landing)
+    write(landing, "revenue/part.csv", REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT2,C9,2024-01-05,x,5,\n")
+    report = ingest_dataset(con, "revenue", landing)
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 0)
+    from pipelines.ingest.audit import held_rows_sql
+
+    held_rows = held_rows_sql("warehouse", 30)
+    columns = "dataset, source_file, source_line, row_key, customer_id, orphan"
+    held = rows(con, f"SELECT {columns} FROM ({held_rows})")
+    assert held == [("revenue", "revenue/part.csv", 3, "T2", "C9", False)]
+    write(landing, "customers/later.csv", "customer_id,customer_name,customer_type\nC9,Late,retail\n")
+    ingest_dataset(con, "customers", landing)
+    assert rows(con, f"SELECT count(*) FROM ({held_rows_sql('warehouse', 30)})") == [(0,)]
 
 
 def test_codes_are_stored_lower_case_and_contact_date_takes_dates_or_timestamps(con, landing):
@@ -256,9 +302,7 @@ def test_non_utf8_bytes_reject_the_file_naming_line_and_column(con, landing):
         ingest_dataset(con, "customers", landing)
     error = caught.value
     assert (error.file, error.line, error.column) == ("customers/latin1.csv", 4, "customer_name")
-    assert str(error) == (
-        "customers/latin1.csv: line 4: invalid UTF-8 byte 0xe9 in column 'customer_name'"
-    )
+    assert str(error) == ("customers/latin1.csv: line 4: invalid UTF-8 byte 0xe9 in column 'customer_name'")
     assert rows(con, "SELECT count(*) FROM raw.customers") == [(0,)]  # nothing of it loaded
 
 
@@ -392,13 +436,15 @@ def test_parquet_input_with_typed_and_text_columns(con, landing):
     (landing / "revenue").mkdir()
     frame.write_parquet(landing / "revenue" / "2024.parquet")
     report = ingest_dataset(con, "revenue", landing)
-    assert (report.rows_loaded, report.rows_quarantined) == (1, 2)
+    # an unreadable margin loads as null (a data issue); C9 is held until it is delivered
+    assert (report.rows_loaded, report.rows_quarantined, report.data_issues) == (3, 0, 1)
     assert rows(con, "SELECT transaction_id, amount::VARCHAR, margin::VARCHAR, _source_line "
-                     "FROM raw.revenue") == [("T1", "64.71", "1.25", 1)]  # fmt: skip
-    assert [q[2:] for q in quarantine(con)] == [
-        (2, "margin", "non-numeric margin 'abc'"),
-        (3, "customer_id", "unknown customer_id 'C9'"),
-    ]
+                     "FROM raw.revenue ORDER BY 1") == [
+        ("T1", "64.71", "1.25", 1), ("T2", "-3.50", None, 2), ("T3", "1.00", None, 3)
+    ]  # fmt: skip
+    assert rows(
+        con, "SELECT line_number, column_name, issue FROM raw.data_issues WHERE dataset = 'revenue'"
+    ) == [(2, "margin", "non-numeric margin 'abc' (loaded as null)")]
 
 
 def test_column_names_are_case_insensitive_and_extras_kept_in_extra(con, landing):
@@ -408,9 +454,7 @@ def test_column_names_are_case_insensitive_and_extras_kept_in_extra(con, landing
         "CUSTOMER_ID,Customer_Name,customer_type,Segment,Notes\nC1,Acme,retail,big,\n",
     )
     ingest_dataset(con, "customers", landing)
-    ((customer_id, region, extra),) = rows(
-        con, "SELECT customer_id, region, _extra FROM raw.customers"
-    )
+    ((customer_id, region, extra),) = rows(con, "SELECT customer_id, region, _extra FROM raw.customers")
     assert (customer_id, region) == ("C1", None)
     assert json.loads(extra) == {"segment": "big", "notes": None}
 

@@ -1,10 +1,12 @@
 """SPEC §12–§13: the staged publication, its catalogue, and the atomic swap."""
 
 import datetime as dt
+import json
 
 import duckdb
 import pytest
 
+from pipelines.core.config import config_fingerprint, load_config
 from pipelines.ingest.datasets import create_raw_tables
 from pipelines.publication.stage import (
     record_checks_passed,
@@ -35,8 +37,11 @@ def warehouse(tmp_path):
     return path
 
 
+SETTINGS = load_config()
+
+
 def _publish(warehouse, published, run_id="run-1"):
-    staged = stage_publication(warehouse, published, ["scores"], DOCS, ["2024-02"], run_id)
+    staged = stage_publication(warehouse, published, ["scores"], DOCS, ["2024-02"], run_id, SETTINGS)
     record_checks_passed(staged.path, staged.publication_id, ["contracts"])
     swap_in(staged.path, published)
     return staged
@@ -68,13 +73,18 @@ def test_publication_has_tables_latest_views_comments_and_history(warehouse, tmp
     )
     rows = con.execute(
         "SELECT publication_id, run_id, months_refreshed, latest_as_of_date, input_files, "
-        "checks_passed, row_counts FROM publications ORDER BY 1"
+        "checks_passed, row_counts, config, config_hash, config_drift, data_issues, held_rows "
+        "FROM publications ORDER BY 1"
     ).fetchall()
     assert [r[:2] for r in rows] == [(1, "run-1"), (2, "run-2")]
     assert rows[1][2] == ["2024-02"] and rows[1][3] == dt.date(2024, 2, 29)
     assert rows[1][4] == ["revenue/a.csv"]  # the rejected file is not an input
     assert rows[1][5] == ["contracts"]
     assert '"scores": 3' in rows[1][6]
+    # the config it was computed with, and its hash
+    assert json.loads(rows[1][7])["at_risk"]["recency_days"] == SETTINGS.at_risk.recency_days
+    assert rows[1][8] == config_fingerprint(SETTINGS)[1] and rows[1][9] == []
+    assert rows[1][10:] == (0, 0)  # no data issues, no held rows
     # every published column is documented
     undocumented = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() "
@@ -99,7 +109,7 @@ def test_staging_without_swapping_leaves_the_published_file_untouched(warehouse,
     con = duckdb.connect(str(warehouse))
     con.execute("UPDATE marts.scores SET score = score * 10")
     con.close()
-    stage_publication(warehouse, published, ["scores"], DOCS, ["2024-02"], "run-killed")
+    stage_publication(warehouse, published, ["scores"], DOCS, ["2024-02"], "run-killed", SETTINGS)
     # the run dies here, before the swap
     assert published.read_bytes() == before
     # the next run restages from scratch and publishes

@@ -3,10 +3,12 @@
 -- latest transaction's month and none before the first transaction's month (no universe yet).
 {%- set window = var('revenue_window_months') | int %}
 with transactions as (
+    -- of known customers: a transaction held for its customer dates nothing yet
     select
-        min(transaction_date) as first_transaction_date,
-        max(transaction_date) as latest_transaction_date
-    from {{ source('raw', 'revenue') }}
+        min(r.transaction_date) as first_transaction_date,
+        max(r.transaction_date) as latest_transaction_date
+    from {{ source('raw', 'revenue') }} as r
+    where exists (select 1 from {{ source('raw', 'customers') }} as c where c.customer_id = r.customer_id)
 ),
 
 bounds as (

@@ -1,0 +1,1 @@
+"""Shared foundations: configuration, paths, the method's vocabularies, months, failpoints."""

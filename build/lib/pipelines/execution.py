@@ -1,0 +1,174 @@
+"""Running the pipeline's Dagster jobs in process, as the `accounts` command does: the same jobs
+the UI shows. Everything they log goes to one log file per job (dbt's output, Dagster's events,
+the full traceback of a failure); a failure reaches the person as a few lines that say what
+failed and where to look.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipelines.core import paths
+from pipelines.core.months import months_between, partition_key
+
+
+class PipelineFailed(RuntimeError):
+    def __init__(self, job: str, messages: list[str]):
+        super().__init__(f"{job} failed:\n  " + "\n  ".join(messages))
+
+
+def log_path(name: str) -> Path:
+    path = paths.warehouse_dir() / "logs" / f"{name}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_exception(name: str, exc: BaseException) -> Path:
+    """Append the full traceback of `exc` to the log `name`; return its path."""
+    path = log_path(name)
+    with open(path, "a") as log:
+        log.write("\n" + "".join(traceback.format_exception(exc)))
+    return path
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    # With DAGSTER_HOME set, runs are recorded where `dagster dev` shows them.
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def _run_config(verbose: bool) -> dict:
+    # on the terminal only with -v; the log file gets everything
+    level = "INFO" if verbose else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+def _innermost(error):
+    while error.cause:  # the user code's own error, not Dagster's wrappers
+        error = error.cause
+    return error
+
+
+def _short(error) -> str:
+    """The part of an error a person acts on. dbt's error carries its whole command line: keep
+    the lines dbt itself reported."""
+    message = error.message.strip()
+    if error.cls_name == "DagsterDbtCliRuntimeError" and "Errors parsed from dbt logs:" in message:
+        reported = message.split("Errors parsed from dbt logs:", 1)[1].strip().splitlines()
+        return "dbt build failed:\n    " + "\n    ".join(line.strip() for line in reported[:12])
+    return message
+
+
+def _failure_messages(result) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            messages.append(f"{event.step_key}: {_short(_innermost(event.step_failure_data.error))}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            evaluation = event.event_specific_data
+            messages.append(
+                f"check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}"
+            )
+    return messages or ["the run failed"]
+
+
+def _write_run_log(log, instance, result) -> None:
+    """Dagster's events of the run, then the full traceback of every failure."""
+    for record in instance.all_logs(result.run_id):
+        log.write(f"{record.timestamp:.3f} {record.level} {record.step_key or '-'} {record.user_message}\n")
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            log.write(f"\n{event.step_key} failed:\n{event.step_failure_data.error.to_string()}\n")
+
+
+@contextlib.contextmanager
+def _quiet(log, verbose: bool) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        if not verbose:  # dbt writes its progress to stdout: keep it in the log file
+            stack.enter_context(contextlib.redirect_stdout(log))
+        yield
+
+
+def _execute(job_name: str, verbose: bool, months: tuple[str, str] | None = None, **kwargs) -> None:
+    from pipelines.definitions import build_definitions
+
+    job = build_definitions(months).resolve_job_def(job_name)
+    path = log_path(job_name)
+    instance = _instance()
+    with open(path, "w") as log:
+        with _quiet(log, verbose):
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=_run_config(verbose), **kwargs
+            )
+        _write_run_log(log, instance, result)
+    if not result.success:
+        raise PipelineFailed(job_name, [*_failure_messages(result), f"every detail: {path}"])
+
+
+def data_months() -> tuple[str, str]:
+    """The months of the first and the latest transaction loaded."""
+    from pipelines.freshness.stale import transaction_months
+
+    months = transaction_months(paths.warehouse_path())
+    if months is None:
+        raise PipelineFailed("run", ["no revenue loaded: the `revenue` landing folder is empty"])
+    return months
+
+
+def check_months(month_from: str, month_to: str, data: tuple[str, str]) -> None:
+    """The months asked for lie within the data's; the range does not end before it starts."""
+    months_between(month_from, month_to)  # raises MonthError for an inverted range
+    first, last = data
+    outside = [m for m in (month_from, month_to) if not first <= m <= last]
+    if outside:
+        raise PipelineFailed(
+            "run",
+            [f"month {outside[0]} is outside the data: transactions run from {first} to {last}"],
+        )
+
+
+def report_stale_months() -> list[str]:
+    from pipelines.freshness.stale import stale_months
+
+    stale = stale_months(paths.warehouse_path(), paths.published_path())
+    if stale:
+        print(
+            f"late data: {len(stale)} published month(s) are stale ({stale[0]}..{stale[-1]}); "
+            "`accounts backfill --stale` recomputes exactly them"
+        )
+    return stale
+
+
+def ingest(verbose: bool) -> None:
+    from pipelines.ingest.landing import missing_required_datasets
+    from pipelines.jobs import INGEST_JOB
+
+    landing = paths.landing_dir()
+    missing = missing_required_datasets(landing)
+    if missing:
+        raise PipelineFailed(
+            "ingest", [f"required dataset folder(s) missing or empty in {landing}: {missing}"]
+        )
+    print(f"loading new landing files from {landing}")
+    _execute(INGEST_JOB, verbose)
+
+
+def compute(month_from: str, month_to: str, verbose: bool, tags: dict[str, str] | None = None) -> None:
+    from pipelines.jobs import MONTHLY_JOB
+
+    data = data_months()
+    check_months(month_from, month_to, data)
+    print(f"computing months {month_from}..{month_to}")
+    start, end = partition_key(month_from), partition_key(month_to)
+    tags = dict(tags or {})
+    if start == end:
+        _execute(MONTHLY_JOB, verbose, data, partition_key=start, tags=tags)
+    else:  # one run for the whole range (single-run backfill policy)
+        # Dagster's documented run tags for a partition range (what a UI backfill sets)
+        tags |= {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+        _execute(MONTHLY_JOB, verbose, data, tags=tags)

@@ -1,0 +1,1 @@
+"""Keeping history current: new landing files, stale months, schedules and sensors."""

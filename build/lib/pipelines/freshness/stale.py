@@ -1,0 +1,161 @@
+"""Which published months did late data make stale, and which month is current (SPEC §3, §13)?
+Functions of the working warehouse and the published file; nothing here writes.
+
+A published month is stale when a row that counts in its snapshot D changed after the month was
+last published. What "counts" is derived from the measures (the set of months a changed row
+dated t can change):
+
+- revenue, every D >= t: the universe (first transaction), product lines ever, the 2nd / 3rd
+  line dates and the last purchase look back without bound; grades feed the assignment, which
+  carries over month to month;
+- employee_counts, every D >= t: the latest count on or before D, without bound; grades, then
+  the assignment;
+- contacts with a dissatisfier reason code, every D >= t: the early-warning list shows the last
+  dissatisfier contacts, however old;
+- other contacts and referrals, t <= D < t + 2 windows: the trailing window of D and of
+  D0 = D - window (contact drivers, defection rates);
+- account_managers, every D >= active_from: who is active; the assignment carries over;
+- assignments (the CRM's owners), every published D: the first assignment starts from them.
+
+A row counts from the later of its own load and its customer's (a row held until its customer
+arrived counts from the arrival; a changed customer row, e.g. a new type, restates its rows); a
+replaced row's previous date counts too. And the snapshot date of a month that ended before its
+last day (the current month when it was published) moves when a later transaction arrives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.core.config import Settings, load_config
+from pipelines.core.months import month_of
+from pipelines.ingest.datasets import DATASETS
+
+
+def _changes(warehouse: str, settings: Settings) -> str:
+    """SQL of every change: (dataset, changed_at, day, reach_months); day NULL = every snapshot,
+    reach_months NULL = no bound."""
+    both_windows = 2 * settings.revenue_window_months
+    codes = ", ".join("'" + c.replace("'", "''") + "'" for c in settings.dissatisfier_reason_codes) or "NULL"
+    raw = f"{warehouse}.raw"
+
+    def child(dataset: str, day: str, reach: str, alias: str = "r") -> str:
+        customer = DATASETS[dataset].parent_customer_columns[0]
+        return (
+            f"SELECT '{dataset}' AS dataset, greatest({alias}._loaded_at, c._loaded_at) AS changed_at, "
+            f"{day}::DATE AS day, {reach} AS reach_months FROM {raw}.{dataset} {alias} "
+            f"JOIN {raw}.customers c ON c.customer_id = {alias}.{customer}"
+        )
+
+    def replaced(dataset: str, reach: str) -> str:
+        return (
+            f"SELECT dataset, replaced_at, previous_date, {reach} FROM {raw}.row_replacements "
+            f"WHERE dataset = '{dataset}'"
+        )
+
+    contact_reach = f"CASE WHEN r.reason_code IN ({codes}) THEN NULL ELSE {both_windows} END"
+    return " UNION ALL ".join(
+        [
+            child("revenue", "r.transaction_date", "NULL"),
+            replaced("revenue", "NULL"),
+            child("employee_counts", "r.as_of_date", "NULL"),
+            replaced("employee_counts", "NULL"),
+            child("contacts", "r.contact_date", contact_reach),
+            replaced("contacts", "NULL"),  # the previous reason code is not kept: no bound
+            child("referrals", "r.referral_date", str(both_windows)),
+            replaced("referrals", str(both_windows)),
+            f"SELECT 'account_managers', _loaded_at, active_from, NULL FROM {raw}.account_managers",
+            replaced("account_managers", "NULL"),
+            child("assignments", "NULL", "NULL"),
+            replaced("assignments", "NULL"),
+        ]
+    )
+
+
+def stale_months(warehouse: Path, published: Path, settings: Settings | None = None) -> list[str]:
+    """Published months (YYYY-MM) whose snapshot rows loaded after their publication can change."""
+    if not (warehouse.exists() and published.exists()):
+        return []
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH '{published}' AS pub (READ_ONLY)")
+        return stale_months_in(con, "wh", "pub", settings or load_config())
+    finally:
+        con.close()
+
+
+def stale_months_in(
+    con: duckdb.DuckDBPyConnection, warehouse: str, published: str, settings: Settings
+) -> list[str]:
+    """`stale_months` on a connection with the warehouse and the published file attached under
+    the given names; [] while the warehouse holds no raw tables yet."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'raw'",
+            [warehouse],
+        ).fetchall()
+    }
+    if not (set(DATASETS) | {"row_replacements"}) <= present:
+        return []
+    rows = con.execute(
+        f"""
+        WITH publications AS (SELECT * FROM {published}.main.publications),
+        published_months AS (
+            SELECT month, max(published_at) AS published_at
+            FROM (SELECT unnest(months_refreshed) AS month, published_at FROM publications)
+            GROUP BY month
+        ),
+        snapshot_dates AS (  -- the snapshot date D of each month the file holds
+            SELECT unnest(as_of_dates) AS as_of_date
+            FROM publications
+            WHERE publication_id = (SELECT max(publication_id) FROM publications)
+        ),
+        months AS (
+            SELECT p.month, p.published_at, d.as_of_date
+            FROM published_months p
+            JOIN snapshot_dates d ON strftime(d.as_of_date, '%Y-%m') = p.month
+        ),
+        changes AS ({_changes(warehouse, settings)})
+        SELECT DISTINCT m.month
+        FROM months m
+        JOIN changes c ON c.changed_at > m.published_at
+        WHERE c.day IS NULL
+           OR (c.day <= m.as_of_date
+               AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
+           -- D was the latest transaction's date: a later transaction moves it
+           OR (c.dataset = 'revenue' AND c.day > m.as_of_date AND m.as_of_date < last_day(m.as_of_date))
+        ORDER BY 1
+        """
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def transaction_months(warehouse: Path) -> tuple[str, str] | None:
+    """The months of the first and the latest transaction loaded; None before any revenue."""
+    if not warehouse.exists():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException:  # another process is writing it: the months are not known now
+        return None
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'revenue'"
+        ).fetchall()[0][0]
+        if not found:
+            return None
+        first, latest = con.execute(
+            "SELECT min(transaction_date), max(transaction_date) FROM raw.revenue"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return (month_of(first), month_of(latest)) if first else None
+
+
+def latest_transaction_month(warehouse: Path) -> str | None:
+    months = transaction_months(warehouse)
+    return months[1] if months else None

@@ -1,0 +1,1 @@
+"""Landing files into the warehouse's raw tables: datasets, readers, row rules, loading."""

@@ -1,0 +1,105 @@
+"""Pandera contracts for the VALID rows of each landing dataset (SPEC §1), as ingestion hands them
+to DuckDB: typed, required values present, domain rules hold, one row per key.
+
+Ingestion applies its row rules first (bad rows go to quarantine), then validates what is left
+against these contracts; a violation here means the row rules missed something, which is a bug.
+Built from `pipelines.ingest.datasets.DATASETS`, so a column added there is checked here too."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.core.vocabulary import DIRECTIONS, MEDIA
+from pipelines.ingest.datasets import DATASETS, Dataset
+
+# DuckDB raw type -> the polars type of the cleaned column (Arrow maps it 1:1 onto the raw table).
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us"),
+    "BIGINT": pl.Int64(),
+    "DECIMAL(18,2)": pl.Decimal(18, 2),
+}
+
+# Lineage columns the cleaned frame carries (`_loaded_at` is added in SQL at load time).
+LINEAGE_TYPES: dict[str, pl.DataType] = {
+    "_source_file": pl.String(),
+    "_source_line": pl.Int64(),
+    "_extra": pl.String(),
+}
+
+
+def polars_type(duckdb_type: str) -> pl.DataType:
+    return POLARS_TYPES[duckdb_type]
+
+
+def _column_checks(column: str) -> list[pa.Check]:
+    if column == "employees":
+        return [pa.Check.gt(0)]
+    if column == "medium":
+        return [pa.Check.isin(MEDIA)]
+    if column == "direction":
+        return [pa.Check.isin(DIRECTIONS)]
+    return []
+
+
+def _active_period_ok(data: pa.PolarsData) -> pl.LazyFrame:
+    # active_to is exclusive, so an empty or inverted period cannot be a valid manager row.
+    to, from_ = pl.col("active_to"), pl.col("active_from")
+    return data.lazyframe.select(to.is_null() | (to > from_))
+
+
+def _one_row_per_key(key: list[str]):
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        # Distinct key hashes == rows proves uniqueness at a seventh of the cost of comparing
+        # strings (pandera's `unique=`); otherwise every row of a repeated key fails.
+        frame = data.lazyframe
+        hashed = pl.struct(key).hash().n_unique() == pl.len()
+        if frame.select(hashed).collect().item():
+            return pl.LazyFrame({"one_row_per_key": [True]})
+        return frame.select(~pl.struct(key).is_duplicated())
+
+    return check
+
+
+def _frame_checks(dataset: Dataset) -> list[pa.Check]:
+    key = list(dataset.key)
+    checks = [pa.Check(_one_row_per_key(key), error=f"one row per key ({', '.join(key)})")]
+    if {"active_from", "active_to"} <= dataset.columns.keys():
+        checks.append(pa.Check(_active_period_ok, error="active_to must be after active_from"))
+    return checks
+
+
+@cache
+def landing_contract(name: str) -> pa.DataFrameSchema:
+    """The contract of the cleaned (valid) rows of dataset `name`."""
+    dataset = DATASETS[name]
+    columns = {
+        column: pa.Column(
+            polars_type(type_),
+            checks=_column_checks(column),
+            nullable=column not in dataset.needed,
+        )
+        for column, type_ in dataset.columns.items()
+    }
+    columns |= {
+        column: pa.Column(type_, nullable=column == "_extra")
+        for column, type_ in LINEAGE_TYPES.items()
+    }
+    return pa.DataFrameSchema(
+        columns,
+        checks=_frame_checks(dataset),
+        strict=True,
+        name=f"landing.{name}",
+    )
+
+
+def validate_valid_rows(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Raise `pandera.errors.SchemaErrors` when `frame` breaks the contract of `name`."""
+    return landing_contract(name).validate(frame, lazy=True)
+
+
+CONTRACTS: dict[str, pa.DataFrameSchema] = {name: landing_contract(name) for name in DATASETS}

@@ -1,0 +1,321 @@
+"""Loading the landing zone into the working warehouse's `raw` schema (SPEC §1).
+
+Per dataset, each NEW or CHANGED landing file (SHA-256 of its content, recorded in
+`raw.ingest_log`) is read, checked and loaded on its own, in its own transaction:
+- a file that cannot be parsed or lacks a required column is rejected whole (logged, and raised
+  as one `FileRejected` once every other file has been processed);
+- a row with a broken key or a value a formula needs goes to `raw.quarantine`, the file's other
+  rows still load; a missing descriptive value loads and is recorded in `raw.data_issues`;
+- a key already loaded with other values is replaced (logged in `raw.row_replacements`).
+
+The merge into the raw table is set-based SQL on an Arrow view of the valid rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.core.failpoints import failpoint
+from pipelines.ingest.contract import validate_valid_rows
+from pipelines.ingest.datasets import DATASETS, LINEAGE_COLUMNS, LOAD_ORDER, Dataset, create_raw_tables
+from pipelines.ingest.landing import file_sha256, landing_files
+from pipelines.ingest.readers import RejectFile, Rejection, read_landing_file
+from pipelines.ingest.rules import CleanFile, clean_frame
+
+QUARANTINE_EXAMPLES = 3  # quarantine reasons quoted in a file's report message
+
+
+# --- results and errors ------------------------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    dataset: str
+    files_seen: int = 0
+    files_loaded: int = 0
+    files_unchanged: int = 0
+    files_rejected: int = 0
+    rows_loaded: int = 0  # rows written to the raw table (new keys and replacements)
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    data_issues: int = 0  # gaps recorded for loaded rows (raw.data_issues)
+    rows_total: int = 0  # rows in the raw table afterwards
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+
+class FileRejected(ValueError):
+    """One or more landing files were rejected whole. `file`, `line`, `column` describe the
+    first; `rejections` lists all; `reports` holds the reports of the datasets concerned (their
+    other files were loaded)."""
+
+    def __init__(self, rejections: Sequence[Rejection], reports: Sequence[IngestReport] = ()):
+        self.rejections = list(rejections)
+        self.reports = list(reports)
+        first = self.rejections[0]
+        self.file, self.line, self.column = first.file, first.line, first.column
+        if len(self.rejections) == 1:
+            message = str(first)
+        else:
+            lines = "\n".join(f"  {r}" for r in self.rejections)
+            message = f"{len(self.rejections)} landing files rejected:\n{lines}"
+        super().__init__(message)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # raw timestamps are naive UTC
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    rel: str,
+    sha: str,
+    size: int,
+    status: str,
+    counts: tuple[int, int, int, int],
+    message: str,
+    started: datetime,
+) -> None:
+    con.execute(
+        "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [dataset, rel, sha, size, status, *counts, message, started, _now()],
+    )
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, dataset: str, sha: str) -> str | None:
+    row = con.execute(
+        "SELECT source_file FROM raw.ingest_log WHERE dataset = ? AND file_sha256 = ? "
+        "AND status = 'loaded' ORDER BY finished_at LIMIT 1",
+        [dataset, sha],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _arrow(frame: pl.DataFrame):
+    # Arrow string views, as polars holds them: no copy into large_string, and DuckDB scans them
+    # about twice as fast (13M revenue rows: insert 2.6 s -> 1.4 s).
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _insert_quarantine(
+    con: duckdb.DuckDBPyConnection, dataset: str, rel: str, quarantine: pl.DataFrame, at: datetime
+) -> None:
+    if quarantine.is_empty():
+        return
+    con.register("_quarantine", _arrow(quarantine))
+    try:
+        con.execute(
+            "INSERT INTO raw.quarantine SELECT ?, ?, line_number, column_name, reason, record, ? "
+            "FROM _quarantine ORDER BY line_number",
+            [dataset, rel, at],
+        )
+    finally:
+        con.unregister("_quarantine")
+
+
+def _insert_issues(
+    con: duckdb.DuckDBPyConnection, dataset: str, rel: str, issues: pl.DataFrame, at: datetime
+) -> None:
+    if issues.is_empty():
+        return
+    con.register("_issues", _arrow(issues))
+    try:
+        con.execute(
+            "INSERT INTO raw.data_issues SELECT ?, ?, line_number, column_name, issue, ? "
+            "FROM _issues ORDER BY line_number, column_name",
+            [dataset, rel, at],
+        )
+    finally:
+        con.unregister("_issues")
+
+
+def merge_rows(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, valid: pl.DataFrame, at: datetime
+) -> tuple[int, int]:
+    """Insert new keys, replace keys loaded with other values (logged), skip identical rows.
+    Returns (rows written, rows replaced). Runs inside the caller's transaction."""
+    if valid.is_empty():
+        return 0, 0
+    table = f"raw.{dataset.name}"
+    on = " AND ".join(f"t.{k} = i.{k}" for k in dataset.key)
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in dataset.columns)
+    row_key = ", ".join(f"CAST({k} AS VARCHAR)" for k in dataset.key)
+    types = dataset.columns | {c: LINEAGE_COLUMNS[c] for c in ("_source_file", "_source_line", "_extra")}
+    columns = list(types)
+    casts = ", ".join(f"CAST(i.{c} AS {t})" for c, t in types.items())
+    # the replaced row's date: the months it fed become stale too
+    previous_date = f"t.{dataset.date_column}::DATE" if dataset.date_column else "NULL::DATE"
+    con.register("_incoming", _arrow(valid))
+    try:
+        # One inner join finds the incoming keys already loaded, identical or not: DuckDB builds
+        # its hash table on the smaller side, so a file costs about its own size plus a scan of
+        # the raw table, not a hash table of the whole raw table per file (as an anti-join would).
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT "
+            f"{', '.join(f'i.{k}' for k in dataset.key)}, ({same}) AS identical, "
+            f"t._source_file AS previous_source_file, t._source_line AS previous_source_line, "
+            f"i._source_file AS new_source_file, i._source_line AS new_source_line, "
+            f"{previous_date} AS previous_date "
+            f"FROM _incoming i JOIN {table} t ON {on}"
+        )
+        replaced, skipped = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT identical), count(*) FILTER (WHERE identical) FROM _matched"
+        ).fetchone()
+        if replaced:
+            con.execute(
+                f"INSERT INTO raw.row_replacements BY NAME SELECT ? AS dataset, "
+                f"concat_ws('|', {row_key}) AS row_key, previous_source_file, previous_source_line, "
+                f"new_source_file, new_source_line, ? AS replaced_at, previous_date "
+                f"FROM _matched WHERE NOT identical ORDER BY new_source_line",
+                [dataset.name, at],
+            )
+            on_replaced = " AND ".join(f"t.{k} = r.{k}" for k in dataset.key)
+            con.execute(
+                f"DELETE FROM {table} t USING (SELECT * FROM _matched WHERE NOT identical) r "
+                f"WHERE {on_replaced}"
+            )
+        # New keys and replacements go in; rows identical to loaded ones are skipped.
+        on_skipped = " AND ".join(f"m.{k} = i.{k}" for k in dataset.key)
+        only_changed = (
+            f"WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE m.identical AND {on_skipped})"
+            if skipped
+            else ""  # nothing to skip: a plain insert keeps the file's order
+        )
+        (written,) = con.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}, _loaded_at) "
+            f"SELECT {casts}, ? FROM _incoming i {only_changed}",
+            [at],
+        ).fetchone()
+        con.execute("DROP TABLE _matched")
+    finally:
+        con.unregister("_incoming")
+    return written, replaced
+
+
+@dataclass
+class _FileResult:
+    status: str  # loaded / unchanged / rejected
+    message: str
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    data_issues: int = 0
+    rejection: Rejection | None = None
+
+
+def _examples(frame: pl.DataFrame, text: str) -> str:
+    examples = frame.head(QUARANTINE_EXAMPLES).select("line_number", text).rows()
+    return " (" + "; ".join(f"line {n}: {r}" for n, r in examples) + ")" if examples else ""
+
+
+def _load_message(rel: str, read: int, written: int, replaced: int, clean: CleanFile) -> str:
+    quarantine, issues = clean.quarantine, clean.issues
+    identical = read - written - quarantine.height
+    message = (
+        f"{rel}: {read} rows read, {written} loaded ({replaced} replacing earlier rows), "
+        f"{identical} identical to rows already loaded, {quarantine.height} quarantined"
+    )
+    message += _examples(quarantine, "reason")
+    if issues.height:
+        message += f"; {issues.height} data issues in loaded rows" + _examples(issues, "issue")
+    return message
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    path: Path,
+    landing_dir: Path,
+) -> _FileResult:
+    """Read, check and load one landing file; every outcome is logged in raw.ingest_log."""
+    rel = path.relative_to(landing_dir).as_posix()
+    started = _now()
+    sha, size = file_sha256(path), path.stat().st_size
+    previous = _already_loaded(con, dataset.name, sha)
+    if previous is not None:
+        message = f"{rel}: unchanged (same content as {previous}, already loaded)"
+        _log(con, dataset.name, rel, sha, size, "unchanged", (0, 0, 0, 0), message, started)
+        return _FileResult("unchanged", message)
+    try:
+        frame = read_landing_file(path, rel, dataset)
+    except RejectFile as exc:
+        message = str(exc.rejection)
+        _log(con, dataset.name, rel, sha, size, "rejected", (0, 0, 0, 0), message, started)
+        return _FileResult("rejected", message, rejection=exc.rejection)
+    clean = clean_frame(frame, dataset, rel)
+    validate_valid_rows(dataset.name, clean.valid)  # a failure here is a bug in the row rules
+    con.begin()
+    try:
+        _insert_quarantine(con, dataset.name, rel, clean.quarantine, started)
+        _insert_issues(con, dataset.name, rel, clean.issues, started)
+        written, replaced = merge_rows(con, dataset, clean.valid, started)
+        message = _load_message(rel, frame.height, written, replaced, clean)
+        counts = (frame.height, written, clean.quarantine.height, replaced)
+        _log(con, dataset.name, rel, sha, size, "loaded", counts, message, started)
+        failpoint("ingest.before_commit", dataset.name)  # tests kill here: rows written, not committed
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return _FileResult("loaded", message, written, clean.quarantine.height, replaced, clean.issues.height)
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def ingest_dataset(con: duckdb.DuckDBPyConnection, dataset: str, landing_dir: Path) -> IngestReport:
+    """Load the new or changed files of `landing_dir/<dataset>/` into raw.<dataset>. Raises
+    FileRejected (after loading every other file) when files were rejected whole."""
+    clock = time.perf_counter()
+    spec, landing_dir = DATASETS[dataset], Path(landing_dir)
+    create_raw_tables(con)
+    report = IngestReport(dataset)
+    rejections: list[Rejection] = []
+    for path in landing_files(landing_dir, dataset):
+        result = ingest_file(con, spec, path, landing_dir)
+        report.files_seen += 1
+        report.messages.append(result.message)
+        report.rows_loaded += result.rows_loaded
+        report.rows_quarantined += result.rows_quarantined
+        report.rows_replaced += result.rows_replaced
+        report.data_issues += result.data_issues
+        if result.status == "loaded":
+            report.files_loaded += 1
+        elif result.status == "unchanged":
+            report.files_unchanged += 1
+        else:
+            report.files_rejected += 1
+            rejections.append(result.rejection)
+    (report.rows_total,) = con.execute(f"SELECT count(*) FROM raw.{dataset}").fetchone()
+    report.seconds = time.perf_counter() - clock
+    if rejections:
+        raise FileRejected(rejections, [report])
+    return report
+
+
+def ingest_all(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> list[IngestReport]:
+    """Every dataset in LOAD_ORDER (parents first). Rejected files of any dataset are raised
+    together, as one FileRejected, once everything else has loaded."""
+    create_raw_tables(con)
+    reports: list[IngestReport] = []
+    rejections: list[Rejection] = []
+    for dataset in LOAD_ORDER:
+        try:
+            reports.append(ingest_dataset(con, dataset, landing_dir))
+        except FileRejected as exc:
+            reports.extend(exc.reports)
+            rejections.extend(exc.rejections)
+    if rejections:
+        raise FileRejected(rejections, reports)
+    return reports

@@ -1,0 +1,235 @@
+"""Write, audit, publish (SPEC §12, §13), free of the orchestrator.
+
+1. `stage_publication` copies every mart of the working warehouse into a new file beside the
+   published one, written in a storage format DuckDB 1.1 clients read, with `latest` views, the
+   `publications` table and a COMMENT on every table and column.
+2. The blocking checks audit that staged file.
+3. `swap_in` renames it over the published file: one atomic step, so a BI reader sees the old
+   publication or the new one, never half of one, and a killed run leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.core.config import Settings, config_fingerprint
+from pipelines.core.failpoints import failpoint
+from pipelines.freshness.stale import stale_months_in
+from pipelines.publication.catalogue import (
+    PUBLICATIONS_COLUMNS,
+    PUBLICATIONS_DESCRIPTION,
+    audit_tables,
+    comment,
+    quote,
+)
+
+STORAGE_VERSION = "v1.1.0"  # oldest client the published file must serve (SPEC §13)
+STAGED_SUFFIX = ".staged"
+
+
+@dataclass(frozen=True)
+class StagedPublication:
+    path: Path
+    publication_id: int
+    row_counts: dict[str, int]
+    latest_as_of_date: dt.date | None
+
+
+def staged_path_for(published: Path) -> Path:
+    return published.with_name(published.name + STAGED_SUFFIX)
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def stage_publication(
+    warehouse: Path,
+    published: Path,
+    tables: list[str],
+    docs: dict[str, tuple[str, dict[str, str]]],
+    months_refreshed: list[str],
+    run_id: str,
+    settings: Settings,
+    config_drift: list[str] | None = None,
+) -> StagedPublication:
+    """Build the next publication in a staged file beside `published` and return its summary.
+    `config_drift` names the parameters whose drift from the history the run was allowed."""
+    staged = staged_path_for(published)
+    _remove(staged)  # a run killed earlier may have left one behind
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {quote(str(warehouse))} AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {quote(str(staged))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+        row_counts = _copy_tables(con, tables, docs)
+        _copy_audit_tables(con, row_counts, settings)
+        latest = _create_latest_views(con, tables, docs)
+        publication = _Publication(months_refreshed, run_id, settings, config_drift or [])
+        publication_id = _append_publication(con, published, publication, row_counts, tables, latest)
+        con.execute("DETACH pub")  # checkpoints: the staged file is complete on disk
+    finally:
+        con.close()
+    _fsync(staged)
+    return StagedPublication(staged, publication_id, row_counts, latest)
+
+
+def _copy_tables(
+    con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict[str, tuple[str, dict[str, str]]]
+) -> dict[str, int]:
+    row_counts = {}
+    for table in tables:
+        # ORDER BY ALL: the same inputs give the same file contents, row for row.
+        con.execute(f"CREATE TABLE pub.main.{table} AS SELECT * FROM wh.marts.{table} ORDER BY ALL")
+        row_counts[table] = con.execute(f"SELECT count(*) FROM pub.main.{table}").fetchone()[0]
+        comment(con, f"pub.main.{table}", "TABLE", *docs.get(table, ("", {})))
+    return row_counts
+
+
+def _copy_audit_tables(
+    con: duckdb.DuckDBPyConnection, row_counts: dict[str, int], settings: Settings
+) -> None:
+    con.execute("CREATE SCHEMA pub.audit")
+    for name, (query, description, column_docs) in audit_tables(
+        "wh", settings.ingest.orphan_after_days
+    ).items():
+        con.execute(f"CREATE TABLE pub.audit.{name} AS SELECT * FROM ({query}) ORDER BY ALL")
+        comment(con, f"pub.audit.{name}", "TABLE", description, column_docs)
+        row_counts[f"audit.{name}"] = con.execute(f"SELECT count(*) FROM pub.audit.{name}").fetchone()[0]
+
+
+def _create_latest_views(
+    con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict[str, tuple[str, dict[str, str]]]
+) -> dt.date | None:
+    con.execute("CREATE SCHEMA pub.latest")
+    for table in tables:
+        con.execute(
+            f"CREATE VIEW pub.latest.{table} AS SELECT * FROM main.{table} "
+            f"WHERE as_of_date = (SELECT max(as_of_date) FROM main.{table})"
+        )
+        description, column_docs = docs.get(table, ("", {}))
+        comment(con, f"pub.latest.{table}", "VIEW",
+                 f"main.{table} at its latest as_of_date. {description}".strip(), column_docs)  # fmt: skip
+    if not tables:
+        return None
+    union = " UNION ALL ".join(f"SELECT max(as_of_date) AS d FROM pub.main.{t}" for t in tables)
+    return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class _Publication:
+    months_refreshed: list[str]
+    run_id: str
+    settings: Settings
+    config_drift: list[str]
+
+
+PUBLICATIONS_DDL = (
+    "publication_id BIGINT, published_at TIMESTAMP, run_id VARCHAR, months_refreshed VARCHAR[], "
+    "as_of_dates DATE[], latest_as_of_date DATE, input_files VARCHAR[], row_counts VARCHAR, "
+    "checks_passed VARCHAR[], stale_months VARCHAR[], config VARCHAR, config_hash VARCHAR, "
+    "config_drift VARCHAR[], data_issues BIGINT, held_rows BIGINT, orphan_rows BIGINT"
+)
+
+
+def _append_publication(
+    con: duckdb.DuckDBPyConnection,
+    published: Path,
+    publication: _Publication,
+    row_counts: dict[str, int],
+    tables: list[str],
+    latest: dt.date | None,
+) -> int:
+    """Carry the earlier publications over from the file being replaced, then add this one."""
+    con.execute(f"CREATE TABLE pub.main.publications ({PUBLICATIONS_DDL})")
+    still_stale: list[str] = []
+    if published.exists():
+        con.execute(f"ATTACH {quote(str(published))} AS previous (READ_ONLY)")
+        # BY NAME: files published before a column existed carry it over as NULL
+        con.execute("INSERT INTO pub.main.publications BY NAME SELECT * FROM previous.main.publications")
+        refreshed = set(publication.months_refreshed)
+        stale = stale_months_in(con, "wh", "previous", publication.settings)
+        still_stale = [m for m in stale if m not in refreshed]
+        con.execute("DETACH previous")
+    publication_id = con.execute(
+        "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"
+    ).fetchone()[0]
+    as_of_union = " UNION ".join(f"SELECT as_of_date FROM pub.main.{t}" for t in tables)
+    as_of_dates = (
+        [r[0] for r in con.execute(f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1").fetchall()]
+        if tables
+        else []
+    )
+    input_files = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT source_file FROM wh.raw.ingest_log WHERE status = 'loaded' ORDER BY 1"
+        ).fetchall()
+    ]
+    config, config_hash = config_fingerprint(publication.settings)
+    (orphans,) = con.execute("SELECT count(*) FILTER (WHERE orphan) FROM pub.audit.held_rows").fetchone()
+    con.execute(
+        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?, ?, ?, ?, ?, ?, ?)",
+        [
+            publication_id,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            publication.run_id,
+            publication.months_refreshed,
+            as_of_dates,
+            latest,
+            input_files,
+            json.dumps(row_counts, sort_keys=True),
+            still_stale,
+            config,
+            config_hash,
+            publication.config_drift,
+            row_counts.get("audit.data_issues", 0),
+            row_counts.get("audit.held_rows", 0),
+            orphans,
+        ],
+    )
+    con.execute(f"COMMENT ON TABLE pub.main.publications IS {quote(PUBLICATIONS_DESCRIPTION)}")
+    for column, text in PUBLICATIONS_COLUMNS.items():
+        con.execute(f"COMMENT ON COLUMN pub.main.publications.{column} IS {quote(text)}")
+    return publication_id
+
+
+def record_checks_passed(staged: Path, publication_id: int, checks: list[str]) -> None:
+    """Write the names of the checks the staged publication passed into its own row."""
+    con = duckdb.connect(str(staged))
+    try:
+        con.execute(
+            "UPDATE publications SET checks_passed = ? WHERE publication_id = ?",
+            [sorted(checks), publication_id],
+        )
+    finally:
+        con.close()
+    _fsync(staged)
+
+
+def swap_in(staged: Path, published: Path) -> None:
+    """Replace the published file by the staged one in a single atomic rename."""
+    if not staged.exists():
+        raise FileNotFoundError(f"no staged publication at {staged}: stage it first")
+    failpoint("publish.swap")  # tests kill here: staged file complete and checked, not swapped
+    os.replace(staged, published)
+    _fsync_directory(published.parent)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

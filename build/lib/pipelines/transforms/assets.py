@@ -1,0 +1,108 @@
+"""The dbt project as Dagster assets: every model an asset, every dbt test an asset check.
+
+Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Python module
+assignment sits between them: worth, economics and loyalty -> assignment -> modules and risk.
+Each runs one `dbt build` (models and their tests) for the run's whole month range.
+"""
+
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MonthlyPartitionsDefinition,
+)
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from pipelines.core.failpoints import after_first
+from pipelines.partitions import month_range
+from pipelines.resources import WarehouseResource
+from pipelines.transforms.project import PARTIAL_PARSE_FILE, dbt_project, variables
+
+AFTER_ASSIGNMENT = "tag:after_assignment"
+ASSIGNMENT_HISTORY_KEY = AssetKey("module_assignment_history")
+
+
+class AccountsDbtTranslator(DagsterDbtTranslator):
+    """Raw sources are the ingestion assets; the assignment source is the assignment asset."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            if dbt_resource_props["source_name"] == "assignment":
+                return ASSIGNMENT_HISTORY_KEY
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+
+translator = AccountsDbtTranslator()
+
+
+def build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+    """One `dbt build` (models and their tests) for the run's whole month range."""
+    month_from, month_to = month_range(context.partition_key_range)
+    context.log.info(f"dbt build for months {month_from}..{month_to}")
+    cache = partial_parse_cache(warehouse, context.op.name)
+    reuse = {"DBT_PARTIAL_PARSE_FILE_PATH": str(cache)} if cache.exists() else {}
+    # The months travel as environment variables: new vars would cost dbt a full re-parse.
+    with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to, **reuse):
+        invocation = dbt.cli(["build", "--vars", variables(warehouse.settings())], context=context)
+    yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
+    keep_partial_parse(invocation.target_path / PARTIAL_PARSE_FILE, cache)
+
+
+def partial_parse_cache(warehouse: WarehouseResource, group: str) -> Path:
+    """dbt's partial-parse state for this warehouse and dbt group. dbt re-parses the whole project
+    when the profile changes, and the profile holds the warehouse path; dagster-dbt gives every
+    invocation a fresh target dir seeded from `transforms/target`, parsed for the default path.
+    Keeping the state beside the warehouse lets the next invocation against it parse only what
+    changed (dbt still checks files, vars, env vars and profile against it and re-parses what
+    differs). One file per group: the two groups' states were seen to reject each other."""
+    return warehouse.directory() / "dbt" / f"{group}.{PARTIAL_PARSE_FILE}"
+
+
+def keep_partial_parse(written: Path, cache: Path) -> None:
+    """Keep the state an invocation wrote, unless it is only the seed dagster-dbt copied in
+    (dbt rewrites it only after parsing something)."""
+    seed = dbt_project.project_dir / "target" / PARTIAL_PARSE_FILE
+    if not written.exists() or (seed.exists() and written.read_bytes() == seed.read_bytes()):
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".tmp")
+    partial.write_bytes(written.read_bytes())
+    os.replace(partial, cache)  # atomic: a concurrent reader sees the old or the new state
+
+
+def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDefinition, AssetsDefinition]:
+    """(before the assignment, after it), partitioned by month, each a single run per range."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        exclude=AFTER_ASSIGNMENT,
+        name="worth_and_loyalty",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+    )
+    def worth_and_loyalty(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        yield from build(context, dbt, warehouse)
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=AFTER_ASSIGNMENT,
+        name="modules_and_risk",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+    )
+    def modules_and_risk(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        yield from build(context, dbt, warehouse)
+
+    return worth_and_loyalty, modules_and_risk

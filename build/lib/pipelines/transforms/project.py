@@ -1,0 +1,92 @@
+"""The dbt project (`transforms/`): its `DbtProject`, the vars every invocation passes, and what
+the rest of the pipeline reads from its manifest (the published tables and their descriptions).
+
+The project is prepared through dagster-dbt's public preparer: `dagster dev` re-parses it on
+every load (`prepare_if_dev`), and `ensure_manifest()` parses it whenever the manifest is missing
+or older than a project file, so the CLI, the tests and a fresh clone load the same asset graph.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtProject
+
+from pipelines.core import paths
+from pipelines.core.config import Settings, dbt_vars, load_config
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+# dbt's profile reads the warehouse path from the environment; parsing needs a value, and every
+# invocation sets the run's own (WarehouseResource.dbt_environment).
+os.environ.setdefault("ACCOUNTS_WAREHOUSE_PATH", str(paths.warehouse_path()))
+# dagster-dbt runs `dbt` from PATH: make it this environment's dbt, even when the environment is
+# not activated (cron, `.venv/bin/accounts`).
+if paths.ENVIRONMENT_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([paths.ENVIRONMENT_BIN, os.environ.get("PATH", "")])
+
+
+def variables(settings: Settings | None = None) -> str:
+    """The `--vars` of every dbt invocation: the config's parameters and the vocabularies."""
+    return json.dumps(dbt_vars(settings or load_config()), sort_keys=True)
+
+
+dbt_project = DbtProject(
+    project_dir=paths.DBT_PROJECT_DIR,
+    # parse with the run's vars, so runs reuse this parse (dbt re-parses when vars change)
+    prepare_project_cli_args=["parse", "--quiet", "--vars", variables()],
+)
+dbt_project.prepare_if_dev()
+
+
+def _project_files(project: DbtProject) -> list[Path]:
+    folders = ("models", "macros", "tests", "docs")
+    files = [p for folder in folders for p in (project.project_dir / folder).rglob("*")]
+    return [p for p in files if p.is_file()] + [
+        project.project_dir / "dbt_project.yml",
+        project.project_dir / "profiles.yml",
+    ]
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> None:
+    """Parse the project when its manifest is missing or older than any project file."""
+    manifest = project.manifest_path
+    newest = max((p.stat().st_mtime for p in _project_files(project) if p.exists()), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        project.preparer.prepare(project)
+
+
+ensure_manifest()
+
+
+@cache
+def _manifest() -> dict[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
+def _marts() -> list[dict[str, Any]]:
+    return [
+        node
+        for node in _manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    ]
+
+
+def mart_tables() -> list[str]:
+    """The marts dbt builds, i.e. the tables the published file holds, in a stable order."""
+    return sorted(node["alias"] or node["name"] for node in _marts())
+
+
+def descriptions() -> dict[str, tuple[str, dict[str, str]]]:
+    """Table -> (description, {column: description}) of every mart, from the dbt docs."""
+    return {
+        node["alias"] or node["name"]: (
+            node.get("description") or "",
+            {name: col.get("description") or "" for name, col in node["columns"].items()},
+        )
+        for node in _marts()
+    }

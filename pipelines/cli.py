@@ -52,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="publish even though earlier months were computed with another configuration",
         )
+    plan = commands.add_parser(
+        "plan",
+        help="load new landing files and preview a month's assignment (moves, before/after per manager); "
+        "publishes nothing",
+    )
+    plan.add_argument("--month", type=_month, help="plan this month instead of the latest month of the data")
+    plan.add_argument(
+        "--out", type=Path, help="where to write the preview's CSV files (default <warehouse>/plans/<month>)"
+    )
     generate = commands.add_parser("generate", help="write deterministic sample landing data")
     generate.add_argument("--customers", type=int, default=3000)
     generate.add_argument("--seed", type=int, default=42)
@@ -143,6 +152,19 @@ def refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def plan(args: argparse.Namespace) -> int:
+    """The assignment preview: load, grade the month, print the plan and where its files are."""
+    from pipelines.assignment.plan import PREVIEW_FILE
+    from pipelines.execution import plan as plan_month
+
+    load_config()  # a bad config fails here, before anything runs
+    ingest(args.verbose)
+    directory = plan_month(args.month or data_months()[1], args.out, args.verbose)
+    print((directory / PREVIEW_FILE).read_text(), end="")
+    print(f"files: {directory} (moves.csv, managers.csv, pins.csv)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -150,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             return generate(args)
         if args.command == "compare":
             return compare_files(args.left, args.right, args.tolerance)
+        if args.command == "plan":
+            return plan(args)
         return refresh(args)
     except (ConfigError, PipelineFailed, ConfigDrift, MonthError) as exc:
         print(f"accounts {args.command}: {exc}", file=sys.stderr)

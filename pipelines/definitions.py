@@ -8,15 +8,15 @@ loads (workspace.yaml); the `accounts` command builds them after each load.
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
-from pipelines.assignment.assets import module_assignment_asset
+from pipelines.assignment.assets import module_assignment_asset, module_plan_asset
 from pipelines.core import paths
 from pipelines.freshness.automation import nightly_load, refresh_current_month
 from pipelines.freshness.checks import published_months_are_fresh
 from pipelines.freshness.stale import transaction_months
 from pipelines.ingest.assets import landing_files
-from pipelines.jobs import ingest_job, monthly_job
+from pipelines.jobs import ingest_job, monthly_job, plan_job
 from pipelines.partitions import monthly_partitions
 from pipelines.publication.assets import publication_assets, quality_expectations
 from pipelines.resources import WarehouseResource
@@ -35,11 +35,16 @@ def build_definitions(months: tuple[str, str] | None = None) -> dg.Definitions:
             landing_files,
             before_assignment,
             module_assignment_asset(partitions, before_assignment),
+            module_plan_asset(partitions, before_assignment),
             after_assignment,
             *publication_assets(partitions, [before_assignment, after_assignment]),
         ],
         asset_checks=[quality_expectations, published_months_are_fresh],
-        jobs=[ingest_job, monthly],
+        jobs=[
+            ingest_job,
+            monthly,
+            plan_job(partitions, get_asset_key_for_model([before_assignment], "customer_worth")),
+        ],
         schedules=[nightly_load],
         sensors=[refresh_current_month(monthly)],
         resources={

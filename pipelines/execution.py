@@ -98,7 +98,9 @@ def _quiet(log, verbose: bool) -> Iterator[None]:
         yield
 
 
-def _execute(job_name: str, verbose: bool, months: tuple[str, str] | None = None, **kwargs) -> None:
+def _execute(
+    job_name: str, verbose: bool, months: tuple[str, str] | None = None, ops: dict | None = None, **kwargs
+) -> None:
     from pipelines.definitions import build_definitions
 
     job = build_definitions(months).resolve_job_def(job_name)
@@ -107,7 +109,10 @@ def _execute(job_name: str, verbose: bool, months: tuple[str, str] | None = None
     with open(path, "w") as log:
         with _quiet(log, verbose):
             result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=_run_config(verbose), **kwargs
+                instance=instance,
+                raise_on_error=False,
+                run_config=_run_config(verbose) | ({"ops": ops} if ops else {}),
+                **kwargs,
             )
         _write_run_log(log, instance, result)
     if not result.success:
@@ -177,3 +182,24 @@ def compute(month_from: str, month_to: str, verbose: bool, tags: dict[str, str] 
         # Dagster's documented run tags for a partition range (what a UI backfill sets)
         tags |= {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
         _execute(MONTHLY_JOB, verbose, data, tags=tags)
+
+
+def plan(month: str, out: Path | None, verbose: bool) -> Path:
+    """Grade `month` in the working warehouse and preview its assignment; returns the directory
+    of the preview's files. A planning run: tagged as such, and the published file is not opened."""
+    from pipelines.assignment.assets import PLANNING_TAG
+    from pipelines.jobs import PLAN_JOB
+
+    data = data_months()
+    check_months(month, month, data)
+    directory = (out or paths.warehouse_dir() / "plans" / month).resolve()
+    print(f"planning the assignment of {month}")
+    _execute(
+        PLAN_JOB,
+        verbose,
+        data,
+        ops={"module_plan": {"config": {"out": str(directory)}}},
+        partition_key=partition_key(month),
+        tags={PLANNING_TAG: "true"},
+    )
+    return directory

@@ -1,24 +1,30 @@
 """Module assignment, the pure algorithm (SPEC §6): every graded customer gets one active
-account manager so that each manager holds a balanced share of every grade and of the total,
-with the fewest moves.
+account manager so that each manager holds a balanced share (`pipelines.assignment.balance`) of
+every grade and of the total, pinned customers stay with their manager, and as few customers as
+possible move.
 
 The exact optimisation only needs counts: x[g, m] = customers of grade g that manager m holds,
-k[g, m] = how many of them m already held. Any balanced assignment keeps at most
-min(x[g, m], p[g, m]) of the p[g, m] customers m held of grade g, and the realisation below
-reaches that bound, so maximising sum(k) over the balanced x (a small integer programme over
-G * M counts, solved exactly with HiGHS) gives the minimum number of moves. The customers are then
-placed with vectorised polars: the highest-revenue previous customers stay, the surplus moves
-(lowest revenue first, then customer_id), and the pool of movers, new customers and customers of
-managers who left is dealt, per grade, to the free slots.
+k[g, m] = how many of the unpinned customers m already held of grade g it keeps. Any assignment
+keeps at most min(x[g, m] - pins[g, m], p[g, m]) of the p[g, m] unpinned customers m held of
+grade g, and the realisation below reaches that bound, so maximising sum(k) over the balanced x
+(a small integer programme over G * M counts, solved exactly with HiGHS) gives the minimum number
+of moves (a pinned customer with another previous manager moves whatever the assignment). The
+customers are then placed with vectorised polars: pinned customers go to their pin, the
+highest-revenue previous customers stay, the surplus moves (lowest revenue first, then
+customer_id), and the pool of movers, new customers and customers of managers who left is dealt,
+per grade, to the free slots.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from pipelines.assignment.balance import Balance, balance
 from pipelines.core.vocabulary import GRADES
 
 GRADE_TYPE = pl.Enum(GRADES)
@@ -26,8 +32,12 @@ GRADE_TYPE = pl.Enum(GRADES)
 TARGET_SCHEMA = {
     "manager_id": pl.String,
     "grade": pl.String,
+    "capacity": pl.Float64,
+    "target_accounts": pl.Float64,
     "fewest_accounts": pl.Int64,
     "most_accounts": pl.Int64,
+    "pinned_accounts": pl.Int64,
+    "balance_relaxed": pl.Boolean,
 }
 RESULT_SCHEMA = {
     "customer_id": pl.String,
@@ -35,39 +45,33 @@ RESULT_SCHEMA = {
     "actual_revenue": pl.Float64,
     "manager_id": pl.String,
     "previous_manager_id": pl.String,
+    "pinned": pl.Boolean,
     "moved": pl.Boolean,
     "move_reason": pl.String,
 }
 
 
-
-def balance_bounds(n: np.ndarray | int, managers: int) -> tuple[np.ndarray, np.ndarray]:
-    """The one definition of a balanced module: of n customers (of a grade, or in all) each of
-    the M managers holds floor(n / M) or ceil(n / M). Returns (fewest, most) per manager."""
-    n = np.asarray(n, dtype=np.int64)
-    return n // managers, -(-n // managers)
+@dataclass(frozen=True)
+class Assignment:
+    rows: pl.DataFrame  # one row per customer, RESULT_SCHEMA, sorted by customer_id
+    targets: pl.DataFrame  # the balance each manager met, per grade and 'all', TARGET_SCHEMA
 
 
-def module_targets(assigned: pl.DataFrame, managers: pl.DataFrame) -> pl.DataFrame:
-    """The balance every manager must meet for `assigned` (one row per customer with its grade):
-    manager_id, grade ('all' for the total), fewest_accounts, most_accounts."""
-    manager_ids = _manager_ids(managers)
-    sizes = assigned.group_by(pl.col("grade").cast(pl.String)).len().sort("grade")
-    total = pl.DataFrame({"grade": ["all"], "len": [assigned.height]})
-    sizes = pl.concat([sizes, total], how="vertical_relaxed")
-    fewest, most = balance_bounds(sizes.get_column("len").to_numpy(), len(manager_ids))
-    per_grade = sizes.with_columns(
-        pl.Series("fewest_accounts", fewest), pl.Series("most_accounts", most)
-    ).drop("len")
-    return pl.DataFrame({"manager_id": manager_ids}).join(per_grade, how="cross").sort("manager_id", "grade")
-
-
-def _manager_ids(managers: pl.DataFrame) -> list[str]:
-    """Distinct active manager ids, sorted so the solver sees the same problem for any row order."""
-    ids = managers.get_column("manager_id").cast(pl.String).drop_nulls().unique().sort()
-    if ids.len() == 0:
+def _managers(managers: pl.DataFrame) -> pl.DataFrame:
+    """Distinct active managers with their capacity (1.0 unless given), sorted by id so the solver
+    sees the same problem for any row order."""
+    capacity = pl.col("capacity").cast(pl.Float64) if "capacity" in managers.columns else pl.lit(1.0)
+    frame = (
+        managers.select(pl.col("manager_id").cast(pl.String), capacity.fill_null(1.0).alias("capacity"))
+        .drop_nulls("manager_id")
+        .unique("manager_id", keep="first")
+        .sort("manager_id")
+    )
+    if frame.height == 0:
         raise ValueError("module assignment needs at least one active manager")
-    return ids.to_list()
+    if (frame.get_column("capacity") <= 0).any():
+        raise ValueError("managers: capacity must be > 0")
+    return frame
 
 
 def _prepared_customers(customers: pl.DataFrame) -> pl.DataFrame:
@@ -87,49 +91,68 @@ def _prepared_customers(customers: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col("grade").cast(GRADE_TYPE))
 
 
-def _with_previous(
-    customers: pl.DataFrame, previous: pl.DataFrame, manager_ids: list[str]
-) -> pl.DataFrame:
-    """Customers with their previous owner and whether that owner is still active."""
-    owners = (
-        previous.select(pl.col("customer_id").cast(pl.String), pl.col("manager_id").cast(pl.String))
+def _owners(frame: pl.DataFrame | None, name: str) -> pl.DataFrame:
+    """customer_id -> manager_id (one per customer even if a key repeats: the smallest id)."""
+    if frame is None or frame.height == 0:
+        return pl.DataFrame(schema={"customer_id": pl.String, name: pl.String})
+    return (
+        frame.select(pl.col("customer_id").cast(pl.String), pl.col("manager_id").cast(pl.String))
         .drop_nulls()
-        # one owner per customer even if a key repeats: the smallest id, deterministically
         .group_by("customer_id")
-        .agg(pl.col("manager_id").min().alias("previous_manager_id"))
-    )
-    return customers.join(owners, on="customer_id", how="left").with_columns(
-        pl.col("previous_manager_id").is_in(manager_ids).fill_null(False).alias("previous_active")
+        .agg(pl.col("manager_id").min().alias(name))
     )
 
 
-def _solve_counts(n_g: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact balanced counts x[g, m] maximising kept = sum min(x, p); returns (x, kept).
+def _with_owners(
+    customers: pl.DataFrame, previous: pl.DataFrame, pins: pl.DataFrame | None, manager_ids: list[str]
+) -> pl.DataFrame:
+    """Customers with their previous owner (and whether still active) and their pin (to an active
+    manager; pins to anyone else are ignored by the caller's report)."""
+    pinned = _owners(pins, "pin_manager_id").filter(pl.col("pin_manager_id").is_in(manager_ids))
+    return (
+        customers.join(_owners(previous, "previous_manager_id"), on="customer_id", how="left")
+        .join(pinned, on="customer_id", how="left")
+        .with_columns(
+            pl.col("previous_manager_id").is_in(manager_ids).fill_null(False).alias("previous_active"),
+            pl.col("pin_manager_id").is_not_null().alias("pinned"),
+        )
+    )
 
-    Variables: x (G*M, integer in [floor(n_g/M), ceil(n_g/M)]) and one k per pair with p > 0
-    (k <= p, k <= x). Rows: each grade fully assigned, each manager's total within floor/ceil.
-    The problem is canonical (grades and managers in fixed order), so HiGHS answers identically.
-    """
+
+def _counts(
+    base: pl.DataFrame, grades: list[str], manager_ids: list[str], by: str, where: pl.Expr
+) -> np.ndarray:
+    """Customers per (grade, manager in column `by`) among the rows `where`, as a G x M array."""
+    counts = np.zeros((len(grades), len(manager_ids)), dtype=np.int64)
+    g_pos, m_pos = {g: i for i, g in enumerate(grades)}, {m: i for i, m in enumerate(manager_ids)}
+    held = base.filter(where).group_by("grade", by).len()
+    if held.height:
+        counts[[g_pos[g] for g in held.get_column("grade")], [m_pos[m] for m in held.get_column(by)]] = (
+            held.get_column("len").to_numpy()
+        )
+    return counts
+
+
+def _solve_counts(bounds: Balance, n_g: np.ndarray, pins: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Exact counts x[g, m] within the bounds (and at least the pins), maximising the kept
+    previous customers sum(k), k <= p, k <= x - pins.
+
+    Variables: x (G*M, integer) and one k per pair with p > 0. Rows: each grade fully assigned,
+    each manager's total within its bounds. The problem is canonical (grades and managers in fixed
+    order), so HiGHS answers identically."""
     g_count, m_count = p.shape
-    total = int(n_g.sum())
     x_n = g_count * m_count
     pairs = np.flatnonzero(p.ravel() > 0)  # pairs where keeping is possible
     k_n = pairs.size
-
-    fewest, most = balance_bounds(n_g, m_count)
-    lo = np.repeat(fewest, m_count).astype(float)
-    hi = np.repeat(most, m_count).astype(float)
-    bounds = Bounds(
-        np.concatenate([lo, np.zeros(k_n)]),
-        np.concatenate([hi, p.ravel()[pairs].astype(float)]),
+    lower = np.maximum(bounds.fewest, pins).ravel().astype(float)
+    variable_bounds = Bounds(
+        np.concatenate([lower, np.zeros(k_n)]),
+        np.concatenate([bounds.most.ravel().astype(float), p.ravel()[pairs].astype(float)]),
     )
     x_index = np.arange(x_n)
-    grade_rows = sparse.csr_matrix(
-        (np.ones(x_n), (x_index // m_count, x_index)), shape=(g_count, x_n + k_n)
-    )
-    manager_rows = sparse.csr_matrix(
-        (np.ones(x_n), (x_index % m_count, x_index)), shape=(m_count, x_n + k_n)
-    )
+    grade_rows = sparse.csr_matrix((np.ones(x_n), (x_index // m_count, x_index)), shape=(g_count, x_n + k_n))
+    manager_rows = sparse.csr_matrix((np.ones(x_n), (x_index % m_count, x_index)), shape=(m_count, x_n + k_n))
+    # k - x <= -pins: what is kept fits in the slots the pins leave
     link_rows = sparse.csr_matrix(
         (
             np.concatenate([np.ones(k_n), -np.ones(k_n)]),
@@ -139,67 +162,62 @@ def _solve_counts(n_g: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarra
     )
     constraints = [
         LinearConstraint(grade_rows, n_g.astype(float), n_g.astype(float)),
-        LinearConstraint(manager_rows, *(float(b) for b in balance_bounds(total, m_count))),
+        LinearConstraint(manager_rows, bounds.fewest_total.astype(float), bounds.most_total.astype(float)),
     ]
     if k_n:
-        constraints.append(LinearConstraint(link_rows, -np.inf, 0.0))
+        constraints.append(LinearConstraint(link_rows, -np.inf, -pins.ravel()[pairs].astype(float)))
     cost = np.concatenate([np.zeros(x_n), -np.ones(k_n)])
     # mip_rel_gap=0: HiGHS' default gap (1e-4) would accept up to 100 extra moves per million
     result = milp(
         cost,
         integrality=np.ones(x_n + k_n),
-        bounds=bounds,
+        bounds=variable_bounds,
         constraints=constraints,
         options={"mip_rel_gap": 0.0, "presolve": True},
     )
     if result.status != 0 or result.x is None:
-        raise RuntimeError(f"module assignment solver failed: {result.message}")
+        raise Infeasible(result.message)
     x = np.rint(result.x[:x_n]).astype(np.int64).reshape(g_count, m_count)
-    _check_balanced(x, n_g)
-    # k = min(x, p) is what the realisation keeps; at the optimum it equals the solver's k
-    return x, np.minimum(x, p)
+    _check_balanced(x, n_g, bounds, pins)
+    return x
 
 
-def _check_balanced(x: np.ndarray, n_g: np.ndarray) -> None:
-    """Guard against solver tolerances: the rounded counts must balance exactly."""
-    m_count = x.shape[1]
+class Infeasible(RuntimeError):
+    """No counts meet every bound at once."""
+
+
+def _check_balanced(x: np.ndarray, n_g: np.ndarray, bounds: Balance, pins: np.ndarray) -> None:
+    """Guard against solver tolerances: the rounded counts must meet every bound exactly."""
     totals = x.sum(axis=0)
-    fewest, most = balance_bounds(n_g, m_count)
-    fewest_total, most_total = balance_bounds(int(n_g.sum()), m_count)
     if (
         not np.array_equal(x.sum(axis=1), n_g)
-        or (x < fewest[:, None]).any()
-        or (x > most[:, None]).any()
-        or totals.min() < fewest_total
-        or totals.max() > most_total
+        or (x < np.maximum(bounds.fewest, pins)).any()
+        or (x > bounds.most).any()
+        or (totals < bounds.fewest_total).any()
+        or (totals > bounds.most_total).any()
     ):
         raise RuntimeError("module assignment solver returned unbalanced counts")
 
 
-def _count_frames(
-    base: pl.DataFrame, manager_ids: list[str]
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Grades present (in GRADES order), n_g and p[g, m] (previous active owners) as arrays."""
-    grades = [g for g in GRADES if g in set(base.get_column("grade").unique().to_list())]
-    g_pos = {g: i for i, g in enumerate(grades)}
-    m_pos = {m: i for i, m in enumerate(manager_ids)}
-    n_g = np.zeros(len(grades), dtype=np.int64)
-    for grade, n in base.group_by("grade").len().iter_rows():
-        n_g[g_pos[grade]] = n
-    p = np.zeros((len(grades), len(manager_ids)), dtype=np.int64)
-    held = base.filter(pl.col("previous_active")).group_by("grade", "previous_manager_id").len()
-    if held.height:
-        rows = [g_pos[g] for g in held.get_column("grade")]
-        cols = [m_pos[m] for m in held.get_column("previous_manager_id")]
-        p[rows, cols] = held.get_column("len").to_numpy()
-    return grades, n_g, p
+def _relax_pinned_totals(bounds: Balance, pins: np.ndarray) -> Balance:
+    """The fallback when the pins make the totals impossible: pinned managers' totals unbound."""
+    pinned = pins.sum(axis=0) > 0
+    everyone = int(bounds.most.sum())
+    return Balance(
+        bounds.target,
+        bounds.fewest,
+        bounds.most,
+        np.where(pinned, 0, bounds.fewest_total),
+        np.where(pinned, everyone, bounds.most_total),
+        bounds.relaxed | pinned,
+    )
 
 
 def _kept(base: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
-    """Flag the previous customers each manager keeps: the surplus (lowest revenue first, then
-    customer_id) moves, the rest stays."""
+    """Flag the unpinned previous customers each manager keeps: the surplus (lowest revenue
+    first, then customer_id) moves, the rest stays."""
     return (
-        base.filter(pl.col("previous_active"))
+        base.filter(pl.col("previous_active") & ~pl.col("pinned"))
         .sort(["grade", "previous_manager_id", "actual_revenue", "customer_id"], nulls_last=False)
         .with_columns(
             pl.int_range(pl.len()).over("grade", "previous_manager_id").alias("order"),
@@ -219,7 +237,7 @@ def _deal(pool: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     """Deal each grade's pool (highest revenue first) round-robin over the managers' free slots,
     so revenue spreads evenly across the managers that take customers."""
     slots = (
-        counts.with_columns((pl.col("slots") - pl.col("keep")).alias("free"))
+        counts.with_columns((pl.col("slots") - pl.col("pins") - pl.col("keep")).alias("free"))
         .filter(pl.col("free") > 0)
         .with_columns(pl.int_ranges(0, pl.col("free")).alias("turn"))
         .explode("turn")
@@ -239,53 +257,89 @@ def _with_reasons(frame: pl.DataFrame) -> pl.DataFrame:
     reason = (
         pl.when(pl.col("previous_manager_id").is_null())
         .then(pl.lit("new"))
-        .when(~pl.col("previous_active"))
-        .then(pl.lit("manager_left"))
         .when(pl.col("manager_id") == pl.col("previous_manager_id"))
         .then(pl.lit("kept"))
+        .when(~pl.col("previous_active"))
+        .then(pl.lit("manager_left"))
+        .when(pl.col("pinned"))
+        .then(pl.lit("pinned"))
         .otherwise(pl.lit("rebalanced"))
     )
     return frame.with_columns(reason.alias("move_reason")).with_columns(
-        (pl.col("move_reason") == "rebalanced").alias("moved")
+        pl.col("move_reason").is_in(["rebalanced", "pinned"]).alias("moved")
     )
 
 
-def assign_modules(
-    customers: pl.DataFrame, managers: pl.DataFrame, previous: pl.DataFrame
-) -> pl.DataFrame:
+def _targets(grades: list[str], managers: pl.DataFrame, bounds: Balance, pins: np.ndarray) -> pl.DataFrame:
+    ids, capacity = managers.get_column("manager_id").to_list(), managers.get_column("capacity").to_list()
+    rows = [
+        (m, g, capacity[j], float(bounds.target[i, j]), int(bounds.fewest[i, j]), int(bounds.most[i, j]),
+         int(pins[i, j]), bool(bounds.relaxed[j]))
+        for i, g in enumerate(grades) for j, m in enumerate(ids)
+    ] + [
+        (m, "all", capacity[j], float(bounds.target[:, j].sum()), int(bounds.fewest_total[j]),
+         int(bounds.most_total[j]), int(pins[:, j].sum()), bool(bounds.relaxed[j]))
+        for j, m in enumerate(ids)
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema=TARGET_SCHEMA, orient="row").sort("manager_id", "grade")
+
+
+def solve(
+    customers: pl.DataFrame,
+    managers: pl.DataFrame,
+    previous: pl.DataFrame,
+    pins: pl.DataFrame | None = None,
+) -> Assignment:
     """Assign every customer to one of `managers` (SPEC §6); see the module docstring.
 
-    customers: customer_id, grade, actual_revenue; managers: manager_id (the active ones);
-    previous: customer_id, manager_id (previous owners, possibly inactive or missing).
-    Returns one row per customer, sorted by customer_id, with the columns of RESULT_SCHEMA.
-    """
-    manager_ids = _manager_ids(managers)
+    customers: customer_id, grade, actual_revenue; managers: manager_id (the active ones),
+    capacity (FTE, optional, default 1.0); previous: customer_id, manager_id (previous owners,
+    possibly inactive or missing); pins: customer_id, manager_id (the pins in force; a pin to a
+    manager not in `managers` is ignored)."""
+    active = _managers(managers)
+    manager_ids = active.get_column("manager_id").to_list()
     frame = _prepared_customers(customers)
     if frame.height == 0:
-        return pl.DataFrame(schema=RESULT_SCHEMA)
-    base = _with_previous(frame, previous, manager_ids)
-
-    grades, n_g, p = _count_frames(base, manager_ids)
-    x, keep = _solve_counts(n_g, p)
+        return Assignment(pl.DataFrame(schema=RESULT_SCHEMA), pl.DataFrame(schema=TARGET_SCHEMA))
+    base = _with_owners(frame, previous, pins, manager_ids)
+    present = set(base.get_column("grade").unique().to_list())
+    grades = [g for g in GRADES if g in present]
+    n_g = np.array([base.filter(pl.col("grade") == g).height for g in grades], dtype=np.int64)
+    pinned = _counts(base, grades, manager_ids, "pin_manager_id", pl.col("pinned"))
+    kept_before = _counts(
+        base, grades, manager_ids, "previous_manager_id", pl.col("previous_active") & ~pl.col("pinned")
+    )
+    bounds = balance(n_g.tolist(), active.get_column("capacity").to_list(), pinned)
+    try:
+        x = _solve_counts(bounds, n_g, pinned, kept_before)
+    except Infeasible:
+        bounds = _relax_pinned_totals(bounds, pinned)
+        x = _solve_counts(bounds, n_g, pinned, kept_before)
+    keep = np.minimum(x - pinned, kept_before)  # what the realisation keeps; optimal at the optimum
     counts = pl.DataFrame(
         {
             "grade": pl.Series(np.repeat(grades, len(manager_ids)).tolist(), dtype=GRADE_TYPE),
             "manager_id": manager_ids * len(grades),
             "slots": x.ravel(),
+            "pins": pinned.ravel(),
             "keep": keep.ravel(),
         }
     )
-
     base = base.join(_kept(base, counts), on="customer_id", how="left").with_columns(
         pl.col("stays").fill_null(False)
     )
-    stayers = base.filter(pl.col("stays")).with_columns(
-        pl.col("previous_manager_id").alias("manager_id")
-    )
-    dealt = _deal(base.filter(~pl.col("stays")), counts)
-    assigned = pl.concat([stayers, dealt], how="diagonal")
+    stayers = base.filter(pl.col("stays")).with_columns(pl.col("previous_manager_id").alias("manager_id"))
+    pinned_rows = base.filter(pl.col("pinned")).with_columns(pl.col("pin_manager_id").alias("manager_id"))
+    dealt = _deal(base.filter(~pl.col("stays") & ~pl.col("pinned")), counts)
+    assigned = pl.concat([stayers, pinned_rows, dealt], how="diagonal")
     if assigned.height != frame.height:  # the counts guarantee a slot for everyone
         raise RuntimeError("module assignment lost customers while placing them")
-    return (
-        _with_reasons(assigned).select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).sort("customer_id")
-    )
+    rows = _with_reasons(assigned).select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).sort("customer_id")
+    return Assignment(rows, _targets(grades, active, bounds, pinned))
+
+
+def assign_modules(
+    customers: pl.DataFrame, managers: pl.DataFrame, previous: pl.DataFrame, pins: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The assignment's rows (see `solve`)."""
+    return solve(customers, managers, previous, pins).rows

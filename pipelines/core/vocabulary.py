@@ -25,7 +25,10 @@ MEDIA = ("phone", "email", "fax", "visit", "video", "web", "mail", "other")
 DIRECTIONS = ("outbound", "inbound")
 
 # Why a customer has the manager it has after an assignment.
-MOVE_REASONS = ("new", "manager_left", "rebalanced", "kept")
+MOVE_REASONS = ("new", "manager_left", "rebalanced", "pinned", "kept")
+
+# What became of a pin in force at a snapshot.
+PIN_STATUSES = ("applied", "manager_inactive", "customer_not_graded")
 
 # The level whose peers gave a customer's best-in-class benchmark.
 PEER_LEVELS = ("peer_group", "customer_type", "all")
@@ -68,6 +71,7 @@ def vocabulary_vars() -> dict[str, list]:
         "classes": list(CLASSES),
         "media": list(MEDIA),
         "move_reasons": list(MOVE_REASONS),
+        "pin_statuses": list(PIN_STATUSES),
         "peer_levels": list(PEER_LEVELS),
         "exposure_dimensions": list(EXPOSURE_DIMENSIONS),
         "driver_types": list(DRIVER_TYPES),

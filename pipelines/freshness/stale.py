@@ -16,7 +16,8 @@ dated t can change):
   of D0 = D - window (contact drivers, defection rates), and the month after (the change of the
   health score since last month);
 - account_managers, every D >= active_from: who is active; the assignment carries over;
-- assignments (the CRM's owners), every published D: the first assignment starts from them.
+- assignments (the CRM's owners), every published D: the first assignment starts from them;
+- assignment_pins, every D >= valid_from: the assignment carries over month to month.
 
 A row counts from the later of its own load and its customer's (a row held until its customer
 arrived counts from the arrival; a changed customer row, e.g. a new type, restates its rows); a
@@ -73,6 +74,8 @@ def _changes(warehouse: str, settings: Settings) -> str:
             replaced("account_managers", "NULL"),
             child("assignments", "NULL", "NULL"),
             replaced("assignments", "NULL"),
+            child("assignment_pins", "r.valid_from", "NULL"),
+            replaced("assignment_pins", "NULL"),
         ]
     )
 

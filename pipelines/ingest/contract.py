@@ -22,6 +22,7 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "TIMESTAMP": pl.Datetime("us"),
     "BIGINT": pl.Int64(),
     "DECIMAL(18,2)": pl.Decimal(18, 2),
+    "DOUBLE": pl.Float64(),
 }
 
 # Lineage columns the cleaned frame carries (`_loaded_at` is added in SQL at load time).
@@ -37,7 +38,7 @@ def polars_type(duckdb_type: str) -> pl.DataType:
 
 
 def _column_checks(column: str) -> list[pa.Check]:
-    if column == "employees":
+    if column in ("employees", "capacity"):
         return [pa.Check.gt(0)]
     if column == "medium":
         return [pa.Check.isin(MEDIA)]
@@ -46,10 +47,15 @@ def _column_checks(column: str) -> list[pa.Check]:
     return []
 
 
-def _active_period_ok(data: pa.PolarsData) -> pl.LazyFrame:
-    # active_to is exclusive, so an empty or inverted period cannot be a valid manager row.
-    to, from_ = pl.col("active_to"), pl.col("active_from")
-    return data.lazyframe.select(to.is_null() | (to > from_))
+PERIODS = (("active_from", "active_to"), ("valid_from", "valid_to"))  # (start, exclusive end)
+
+
+def _period_ok(start: str, end: str):
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        # the end is exclusive, so an empty or inverted period cannot be a valid row
+        return data.lazyframe.select(pl.col(end).is_null() | (pl.col(end) > pl.col(start)))
+
+    return check
 
 
 def _one_row_per_key(key: list[str]):
@@ -68,8 +74,9 @@ def _one_row_per_key(key: list[str]):
 def _frame_checks(dataset: Dataset) -> list[pa.Check]:
     key = list(dataset.key)
     checks = [pa.Check(_one_row_per_key(key), error=f"one row per key ({', '.join(key)})")]
-    if {"active_from", "active_to"} <= dataset.columns.keys():
-        checks.append(pa.Check(_active_period_ok, error="active_to must be after active_from"))
+    for start, end in PERIODS:
+        if {start, end} <= dataset.columns.keys():
+            checks.append(pa.Check(_period_ok(start, end), error=f"{end} must be after {start}"))
     return checks
 
 
@@ -86,8 +93,7 @@ def landing_contract(name: str) -> pa.DataFrameSchema:
         for column, type_ in dataset.columns.items()
     }
     columns |= {
-        column: pa.Column(type_, nullable=column == "_extra")
-        for column, type_ in LINEAGE_TYPES.items()
+        column: pa.Column(type_, nullable=column == "_extra") for column, type_ in LINEAGE_TYPES.items()
     }
     return pa.DataFrameSchema(
         columns,

@@ -15,7 +15,6 @@ LINEAGE_COLUMNS = {
 }
 
 
-
 @dataclass(frozen=True)
 class Dataset:
     """A landing dataset. What happens to a value that is missing or cannot be read depends on
@@ -104,7 +103,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "account_managers",
             {"manager_id": "VARCHAR", "manager_name": "VARCHAR", "active_from": "DATE",
-             "active_to": "DATE"},
+             "active_to": "DATE", "capacity": "DOUBLE"},
             required=("manager_id", "manager_name", "active_from"),
             key=("manager_id",),
             descriptive=("manager_name",),
@@ -117,13 +116,22 @@ DATASETS: dict[str, Dataset] = {
             key=("customer_id",),
             parent_customer_columns=("customer_id",),
         ),
+        Dataset(
+            "assignment_pins",
+            {"customer_id": "VARCHAR", "manager_id": "VARCHAR", "reason": "VARCHAR",
+             "valid_from": "DATE", "valid_to": "DATE"},
+            required=("customer_id", "manager_id", "valid_from"),
+            key=("customer_id", "valid_from"),
+            parent_customer_columns=("customer_id",),
+            date_column="valid_from",
+        ),
     )
 }  # fmt: skip
 
 # Load order: parents before children (a child row whose customer is not known yet is held in
 # its raw table and counts once the customer arrives, whatever the order).
 LOAD_ORDER = ("customers", "account_managers", "employee_counts", "revenue", "contacts",
-              "referrals", "assignments")  # fmt: skip
+              "referrals", "assignments", "assignment_pins")  # fmt: skip
 
 BOOKKEEPING_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -147,7 +155,12 @@ CREATE TABLE IF NOT EXISTS raw.data_issues (
 def raw_table_ddl(dataset: Dataset) -> str:
     columns = {**dataset.columns, **LINEAGE_COLUMNS}
     body = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
-    return f"CREATE TABLE IF NOT EXISTS raw.{dataset.name} ({body})"
+    # a column a later version added (e.g. account_managers.capacity) joins an existing table
+    added = "".join(
+        f"; ALTER TABLE raw.{dataset.name} ADD COLUMN IF NOT EXISTS {name} {type_}"
+        for name, type_ in columns.items()
+    )
+    return f"CREATE TABLE IF NOT EXISTS raw.{dataset.name} ({body}){added}"
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:

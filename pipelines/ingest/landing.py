@@ -39,7 +39,6 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-
 def new_landing_files(warehouse: Path, landing_dir: Path) -> list[str]:
     """Landing files (relative paths) whose content has not been loaded yet."""
     loaded: set[tuple[str, str]] = set()
@@ -47,8 +46,7 @@ def new_landing_files(warehouse: Path, landing_dir: Path) -> list[str]:
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
             found = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                "AND table_name = 'ingest_log'"
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'ingest_log'"
             ).fetchall()[0][0]
             if found:
                 loaded = set(

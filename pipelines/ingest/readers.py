@@ -40,13 +40,10 @@ class RejectFile(Exception):
         self.rejection = rejection
 
 
-
 # --- reading: column names ---------------------------------------------------------------------
 
 
-def normalise_columns(
-    header: Sequence[str], dataset: Dataset, rel: str, line: int | None
-) -> list[str]:
+def normalise_columns(header: Sequence[str], dataset: Dataset, rel: str, line: int | None) -> list[str]:
     """Lower-cased, stripped names; reject duplicates and missing required columns."""
     names = [name.strip().lower() for name in header]
     seen: set[str] = set()
@@ -196,9 +193,7 @@ def read_parquet_frame(path: Path, rel: str, dataset: Dataset) -> pl.DataFrame:
     names = normalise_columns(list(schema), dataset, rel, line=None)
     for name, dtype in zip(names, schema.values(), strict=True):
         if name in dataset.columns and dtype.is_nested():
-            raise RejectFile(
-                Rejection(rel, None, name, f"column '{name}' has unsupported type {dtype}")
-            )
+            raise RejectFile(Rejection(rel, None, name, f"column '{name}' has unsupported type {dtype}"))
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:
@@ -219,4 +214,3 @@ def read_landing_file(path: Path, rel: str, dataset: Dataset) -> pl.DataFrame:
     if path.suffix.lower() == ".parquet":
         return read_parquet_frame(path, rel, dataset)
     return read_csv_strings(path.read_bytes(), rel, dataset)
-

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.core.vocabulary import DIRECTIONS, MEDIA
-from pipelines.ingest.contract import polars_type
+from pipelines.ingest.contract import PERIODS, polars_type
 from pipelines.ingest.datasets import Dataset
 from pipelines.ingest.readers import LINE
 
@@ -48,7 +48,7 @@ def _typed(column: str, duck_type: str, dtype: pl.DataType) -> pl.Expr:
         return text.str.to_date("%Y-%m-%d", strict=False)
     if duck_type == "TIMESTAMP":
         return _timestamp(raw, text, dtype)
-    if duck_type.startswith("DECIMAL"):
+    if duck_type.startswith("DECIMAL") or duck_type == "DOUBLE":
         source = raw if dtype.is_numeric() else text
         return source.cast(polars_type(duck_type), strict=False)
     if duck_type == "BIGINT":
@@ -144,17 +144,17 @@ def row_rules(dataset: Dataset) -> list[Rule]:
         for c, t in columns.items()
         if t != "VARCHAR" and c not in dataset.lenient
     ]
-    if "employees" in columns:
-        reason = pl.format("employees must be > 0, got '{}'", text["employees"])
-        rules.append(Rule("employees", pl.col("employees") <= 0, reason))
+    for positive in ("employees", "capacity"):
+        if positive in columns:
+            reason = pl.format(f"{positive} must be > 0, got '{{}}'", text[positive])
+            rules.append(Rule(positive, pl.col(positive) <= 0, reason))
     if "medium" in columns:
         unknown = pl.col("medium").is_not_null() & ~pl.col("medium").is_in(MEDIA)
         rules.append(Rule("medium", unknown, pl.format("unknown medium '{}'", text["medium"])))
-    if {"active_from", "active_to"} <= columns.keys():
-        reason = pl.format(
-            "active_to '{}' not after active_from '{}'", text["active_to"], text["active_from"]
-        )
-        rules.append(Rule("active_to", pl.col("active_to") <= pl.col("active_from"), reason))
+    for start, end in PERIODS:
+        if {start, end} <= columns.keys():
+            reason = pl.format(f"{end} '{{}}' not after {start} '{{}}'", text[end], text[start])
+            rules.append(Rule(end, pl.col(end) <= pl.col(start), reason))
     return rules
 
 

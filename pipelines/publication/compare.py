@@ -19,7 +19,9 @@ from pipelines.publication.catalogue import quote
 
 SKIPPED_TABLES = {"publications"}
 # when a row was written: differs between runs by nature
-WRITE_STAMPS = {"_loaded_at", "started_at", "finished_at", "quarantined_at", "replaced_at", "recorded_at"}
+WRITE_STAMPS = {
+    "_loaded_at", "started_at", "finished_at", "quarantined_at", "replaced_at", "recorded_at", "held_since",
+}  # fmt: skip
 FLOATS = {"DOUBLE", "FLOAT", "REAL"}
 
 

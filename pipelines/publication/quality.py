@@ -298,9 +298,7 @@ def validate_publication(
     sample = settings.quality.failing_keys_sample
     for name, batch in batches.items():
         suite_def, frame = suites[name], batch.frame
-        batch_definition = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
-            "whole"
-        )
+        batch_definition = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
         suite = context.suites.add(gx.ExpectationSuite(name=name))
         for rule in batch.rules:
             suite.add_expectation(getattr(gx.expectations, rule.kind)(**rule.kwargs))
@@ -310,8 +308,11 @@ def validate_publication(
         keys = [k for k in suite_def.keys if k in frame.columns]
         result = definition.run(
             batch_parameters={"dataframe": frame},
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": keys,
-                           "partial_unexpected_count": sample},  # fmt: skip
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": keys,
+                "partial_unexpected_count": sample,
+            },  # fmt: skip
             run_id=run_id,
         )
         for outcome in result.results:

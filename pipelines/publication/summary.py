@@ -30,7 +30,7 @@ def summary(published: Path) -> str:
             "SELECT at_risk_revenue, expected_loss FROM latest.at_risk_exposure WHERE dimension = 'overall'"
         ).fetchone() or (0, 0)
         tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()[0]
-        notes = _data_notes(con)
+        notes = _module_notes(con) + _backtest_notes(con) + _data_notes(con)
     finally:
         con.close()
     customers = sum(n for _, n in grades)
@@ -42,6 +42,49 @@ def summary(published: Path) -> str:
         f"loyalty: {', '.join(f'{s} {n}' for s, n in segments)}; "
         f"revenue at risk {at_risk_revenue:,.0f}, expected loss {expected_loss:,.0f}"
     ) + "".join(f"\n{note}" for note in notes)
+
+
+def _module_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Pins at the latest snapshot, and the managers whose pins relaxed their balance."""
+    pins = con.execute("SELECT status, count(*) FROM latest.module_pins GROUP BY ALL ORDER BY ALL").fetchall()
+    relaxed = [m for (m,) in con.execute(
+        "SELECT manager_id FROM latest.modules WHERE balance_relaxed ORDER BY ALL"
+    ).fetchall()]  # fmt: skip
+    notes = []
+    if pins:
+        notes.append("pins: " + ", ".join(f"{status} {n}" for status, n in pins) + "; see module_pins")
+    if relaxed:
+        notes.append(
+            f"balance relaxed for {', '.join(relaxed)}: their pins exceed a balanced module; see modules"
+        )
+    return notes
+
+
+def _backtest_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """How well the defection model predicted the latest snapshot whose outcome is known, and a
+    warning when it predicts worse than the snapshot before."""
+    rows = con.execute(
+        "SELECT as_of_date, horizon_months, brier_score, auc_probability, auc_health "
+        "FROM defection_backtest ORDER BY as_of_date DESC LIMIT 2"
+    ).fetchall()
+    if not rows:
+        return []
+    as_of, horizon, brier, auc, auc_health = rows[0]
+    line = (
+        f"backtest: defection predicted at {as_of}, outcome {horizon} months later: "
+        f"Brier {brier:.3f}, AUC {_number(auc)} (health score AUC {_number(auc_health)})"
+    )
+    notes = [line]
+    if len(rows) == 2 and brier > rows[1][2]:
+        notes.append(
+            f"WARNING: the defection model predicts worse than at {rows[1][0]} "
+            f"(Brier {rows[1][2]:.3f} -> {brier:.3f}); see defection_backtest and defection_calibration"
+        )
+    return notes
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _data_notes(con: duckdb.DuckDBPyConnection) -> list[str]:

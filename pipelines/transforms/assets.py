@@ -5,7 +5,6 @@ assignment sits between them: worth, economics and loyalty -> assignment -> modu
 Each runs one `dbt build` (models and their tests) for the run's whole month range.
 """
 
-
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path

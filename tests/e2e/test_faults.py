@@ -163,5 +163,6 @@ def test_the_run_after_the_kills_recovers_and_equals_a_clean_run(scenario):
     publications = table_rows(warehouse / "accounts.duckdb", query)
     assert [p[0] for p in publications] == [1, 2]
     assert "quality_expectations" in publications[-1][1]
-    assert table_rows(warehouse / "accounts.duckdb",
-                      "SELECT count(*) FROM latest.customer_worth")[0][0] == 3002  # two new customers
+    assert (
+        table_rows(warehouse / "accounts.duckdb", "SELECT count(*) FROM latest.customer_worth")[0][0] == 3002
+    )  # two new customers

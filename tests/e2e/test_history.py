@@ -77,9 +77,10 @@ def test_the_impact_study_follows_every_month_from_the_baseline(backfilled):
         "SELECT count(*) FILTER (WHERE segment <> 'Defector') FROM customer_loyalty "
         "WHERE as_of_date = DATE '2025-10-31'"
     ).fetchone()[0]
-    assert con.execute(
-        "SELECT customers FROM impact_study WHERE population = 'cohort' LIMIT 1"
-    ).fetchone()[0] == baseline
+    assert (
+        con.execute("SELECT customers FROM impact_study WHERE population = 'cohort' LIMIT 1").fetchone()[0]
+        == baseline
+    )
 
 
 def test_backfill_equals_month_by_month_runs(backfilled, tmp_path, monkeypatch):

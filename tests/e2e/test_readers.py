@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 MAX_QUERY_SECONDS = 2.0  # one reader round trip: connect, ~20 queries, close
 OLD_DUCKDB = "1.1.3"
 
-READER = r'''
+READER = r"""
 import json, sys, time
 from pathlib import Path
 import duckdb
@@ -60,7 +60,7 @@ while not stop.exists():
     out.write(json.dumps(record) + "\n"); out.flush()
     time.sleep(0.02)
 out.close()
-'''
+"""
 
 
 def install_old_duckdb(target):
@@ -114,8 +114,10 @@ def test_readers_never_fail_never_wait_and_see_whole_publications(readers, phase
     seen = sorted({r["publication"] for r in records})
     # the reader saw the old publication (or none) while the run worked, the new one after the swap
     assert seen == ([1] if phase == "backfill" else [1, 2]), seen
-    print(f"{phase}: {len(records)} reader queries, publications {seen}, slowest {slowest:.3f} s, "
-          f"{sum(r.get('absent', False) for r in readers['phases'][phase])} before the first publication")
+    print(
+        f"{phase}: {len(records)} reader queries, publications {seen}, slowest {slowest:.3f} s, "
+        f"{sum(r.get('absent', False) for r in readers['phases'][phase])} before the first publication"
+    )
 
 
 def test_publications_hold_the_backfilled_months_then_the_current_one(readers):
@@ -130,7 +132,7 @@ def test_publications_hold_the_backfilled_months_then_the_current_one(readers):
     assert months[1] == (["2026-10"], ["2026-07-31", "2026-08-31", "2026-09-30", "2026-10-31"])
 
 
-OLD_CLIENT = r'''
+OLD_CLIENT = r"""
 import json, sys
 import duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
@@ -145,7 +147,7 @@ print(json.dumps({
     "quarantine": con.execute("SELECT count(*) FROM audit.quarantine").fetchone()[0],
     "modules": con.execute("SELECT sum(accounts) FROM latest.modules").fetchone()[0],
 }))
-'''
+"""
 
 
 def test_the_published_file_opens_with_a_duckdb_1_1_client(readers, tmp_path):

@@ -11,8 +11,6 @@
 7. (errors) each refusal is a short message, not a traceback.
 """
 
-import contextlib
-import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -21,8 +19,8 @@ import duckdb
 import polars as pl
 import pytest
 from conftest import SAMPLE_LANDING
+from run_helpers import accounts_in_process as accounts
 
-from pipelines.cli import main
 from pipelines.publication.compare import compare_publications
 from sample_data import generate
 
@@ -30,20 +28,6 @@ pytestmark = pytest.mark.e2e
 
 WITHHELD = ["C000011", "C000012", "C000013", "C000014", "C000015"]
 IMPACT_CONFIG = Path(__file__).resolve().parents[2] / "data" / "impact_study_config.yaml"
-
-
-def accounts(monkeypatch, landing: Path, warehouse: Path, *args: str, config: Path | None = None):
-    """Run `accounts` in process; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("ACCOUNTS_LANDING_DIR", str(landing))
-    monkeypatch.setenv("ACCOUNTS_WAREHOUSE_DIR", str(warehouse))
-    if config:
-        monkeypatch.setenv("ACCOUNTS_CONFIG", str(config))
-    else:
-        monkeypatch.delenv("ACCOUNTS_CONFIG", raising=False)
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def sample_copy(target: Path, without_type: int = 60) -> Path:

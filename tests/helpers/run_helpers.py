@@ -4,6 +4,7 @@ failpoint marker, SIGKILL its whole process group (the run and its dbt child), c
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publication.compare import WRITE_STAMPS
+
 REPO = Path(__file__).resolve().parents[2]
 # when a row was written: differs between runs by nature
-STAMPS = "('_loaded_at', 'started_at', 'finished_at', 'quarantined_at', 'replaced_at')"
+STAMPS = "(" + ", ".join(f"'{stamp}'" for stamp in sorted(WRITE_STAMPS)) + ")"
 RUN_TIMEOUT = 900  # seconds for one whole run on a loaded 2-core machine
 
 
@@ -34,6 +37,22 @@ def accounts_env(landing: Path, warehouse: Path, **extra: str) -> dict[str, str]
         **extra,
     )
     return env
+
+
+def accounts_in_process(monkeypatch, landing: Path, warehouse: Path, *args: str, config: Path | None = None):
+    """Run `accounts` in this process (no interpreter start-up); return (exit code, stdout, stderr)."""
+    from pipelines.cli import main
+
+    monkeypatch.setenv("ACCOUNTS_LANDING_DIR", str(landing))
+    monkeypatch.setenv("ACCOUNTS_WAREHOUSE_DIR", str(warehouse))
+    if config:
+        monkeypatch.setenv("ACCOUNTS_CONFIG", str(config))
+    else:
+        monkeypatch.delenv("ACCOUNTS_CONFIG", raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 def run_accounts(

@@ -64,9 +64,7 @@ def warehouse(tmp_path_factory):
         ])  # fmt: skip
         create_assignment_history(con)
         march = [assignment(MARCH, c, "B", 5000, "m1", None, False, "new") for c in B_CUSTOMERS]
-        april = [
-            assignment(APRIL, c, "B", 5000, "m1", "m1", False, "kept") for c in B_CUSTOMERS[:5]
-        ]
+        april = [assignment(APRIL, c, "B", 5000, "m1", "m1", False, "kept") for c in B_CUSTOMERS[:5]]
         april += [
             assignment(APRIL, "e06", "B", 5000, "m5", "m4", False, "manager_left"),
             *[assignment(APRIL, c, "B", 5000, "m5", "m1", True, "rebalanced")
@@ -150,7 +148,8 @@ def test_by_grade(warehouse):
         else:
             assert row["average_actual_revenue"] == pytest.approx(average), grade
             assert row["investment_share_of_revenue"] == pytest.approx(
-                COST_PER_CONTACT * planned / average), grade
+                COST_PER_CONTACT * planned / average
+            ), grade
     assert round(by_grade["B"]["investment_per_customer"], 2) == 334.27
 
 

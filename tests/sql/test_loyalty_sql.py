@@ -350,8 +350,7 @@ def test_at_risk_exposure(book):
         ("region", "north"), ("region", "unknown"),
     }  # fmt: skip
     overall = got[("overall", "all")]
-    assert (overall["customers"], overall["active_customers"], overall["at_risk_customers"]) == (
-        21, 17, 5)
+    assert (overall["customers"], overall["active_customers"], overall["at_risk_customers"]) == (21, 17, 5)
     assert overall["at_risk_share"] == pytest.approx(5 / 17)
     assert float(overall["at_risk_revenue"]) == pytest.approx(4799.99)
     assert overall["average_at_risk_revenue"] == pytest.approx(4799.99 / 5)
@@ -517,8 +516,7 @@ def test_contact_driver_lifts_labels_and_support(drivers):
         assert row["lift"] == pytest.approx(lift), key
         assert (row["measured_label"], row["configured_label"]) == (label, configured), key
         assert row["meets_min_support"] == (support >= 20), key
-        assert (row["history_date"], row["driver_window_start"]) == (
-            D("2023-06-30"), D("2022-06-30"))
+        assert (row["history_date"], row["driver_window_start"]) == (D("2023-06-30"), D("2022-06-30"))
 
 
 def test_drivers_scenario_defection_rate(drivers):
@@ -532,8 +530,7 @@ def test_drivers_scenario_defection_rate(drivers):
     # no assignment at all: every customer counts under manager 'unassigned'
     exposure = query(
         drivers,
-        "SELECT dimension_value, active_customers FROM marts.at_risk_exposure "
-        "WHERE dimension = 'manager'",
+        "SELECT dimension_value, active_customers FROM marts.at_risk_exposure WHERE dimension = 'manager'",
     )
     assert exposure == [{"dimension_value": "unassigned", "active_customers": 33}]
     ranks = query(drivers, "SELECT customer_id, warning_rank, manager_id FROM marts.early_warning "

@@ -151,8 +151,7 @@ def test_seed_worked_example(peers_worth):
 def test_fallback_to_customer_type(peers_worth):
     s1, s2 = peers_worth["S1"], peers_worth["S2"]
     for row in (s1, s2):
-        assert (row["peer_group_level"], row["peer_count"], row["size_band"]) == (
-            "customer_type", 8, "10-49")
+        assert (row["peer_group_level"], row["peer_count"], row["size_band"]) == ("customer_type", 8, "10-49")
         assert row["best_in_class_revenue_per_employee"] == pytest.approx(36.0)
     assert s1["potential_revenue"] == pytest.approx(720.0)  # 20 x 36
     assert s1["incremental_revenue"] == 0.0  # potential below actual (1000)
@@ -184,8 +183,7 @@ def test_unknown_employees(peers_worth):
     assert u1["incremental_revenue"] == 0.0
     assert u1["incremental_top_share"] is None
     # 30,000 >= 25,000 -> actual class 5; unknown employees -> incremental class 1; cell 51 = A
-    assert (u1["actual_class"], u1["incremental_class"], u1["worth_cell"], u1["grade"]) == (
-        5, 1, 51, "A")
+    assert (u1["actual_class"], u1["incremental_class"], u1["worth_cell"], u1["grade"]) == (5, 1, 51, "A")
 
 
 def test_incremental_classes_rank_known_employees_only(peers_worth):
@@ -226,7 +224,11 @@ def test_best_in_class_table(peers):
     svc = got[("svc", "100-249")]
     # V2 is a customer of the group but not a peer (actual <= 0)
     assert (svc["customers"], svc["group_peers"], svc["peer_group_level"], svc["peer_count"]) == (
-        2, 1, "all", 10)
+        2,
+        1,
+        "all",
+        10,
+    )
 
 
 def test_post_assignment_marts_are_empty_without_an_assignment(peers):
@@ -249,9 +251,7 @@ def test_persisted_comments(peers):
         "defection_backtest", "defection_calibration",
     }  # fmt: skip
     assert [r for r in rows if not r["comment"]] == []  # every column of every mart described
-    tables = query(
-        peers, "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'"
-    )
+    tables = query(peers, "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'")
     assert all(t["comment"] for t in tables)
 
 
@@ -292,9 +292,7 @@ def classes(tmp_path_factory) -> Path:
         insert_rows(con, "raw.customers", [customer(cid, "t") for cid in ids])
         insert_rows(con, "raw.employee_counts", [headcount(c, "2023-01-01", 100) for c in CLASSES])
         amounts = {c: v[0] for c, v in CLASSES.items()} | {c: v[0] for c, v in UNKNOWN.items()}
-        insert_rows(
-            con, "raw.revenue", [sale(f"t-{c}", c, "2024-05-20", a) for c, a in amounts.items()]
-        )
+        insert_rows(con, "raw.revenue", [sale(f"t-{c}", c, "2024-05-20", a) for c, a in amounts.items()])
     run_dbt(path, vars={"bic_statistic": "max", "month_from": "2024-05", "month_to": "2024-05"}, select=WORTH)
     return path
 

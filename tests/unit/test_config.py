@@ -25,9 +25,7 @@ def test_incremental_class_cutoffs_are_cumulative_top_shares():
 
 def test_file_overrides_merge_over_defaults(tmp_path):
     path = tmp_path / "config.yaml"
-    path.write_text(
-        "best_in_class: {statistic: max}\nimpact_study: {programme_start_date: 2025-01-01}\n"
-    )
+    path.write_text("best_in_class: {statistic: max}\nimpact_study: {programme_start_date: 2025-01-01}\n")
     settings = load_config(path)
     assert settings.best_in_class.statistic == "max"
     assert settings.best_in_class.min_peers == 5  # untouched default

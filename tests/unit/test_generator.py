@@ -181,9 +181,7 @@ def test_managers_active_when_they_contact_and_at_the_end(data: dict[str, pl.Dat
     assert (managers["active_to"].drop_nulls() > START).all()
     joined = data["contacts"].drop_nulls("manager_id").join(managers, on="manager_id")
     day = joined["contact_date"].cast(pl.Date)
-    active = (joined["active_from"] <= day) & (
-        joined["active_to"].is_null() | (day < joined["active_to"])
-    )
+    active = (joined["active_from"] <= day) & (joined["active_to"].is_null() | (day < joined["active_to"]))
     assert active.all()
     outbound = data["contacts"].filter(pl.col("direction") == "outbound")
     assert outbound["manager_id"].is_not_null().mean() > 0.85
@@ -275,9 +273,7 @@ def test_chunks_append_into_the_same_files(tmp_path: Path, monkeypatch) -> None:
         frame = load(tmp_path / "a", name)
         assert frame.height == counts[name]
         assert frame.select(DATASETS[name].key).is_duplicated().sum() == 0, name
-    assert load(tmp_path / "a", "customers")["customer_id"].to_list() == [
-        f"C{i:06d}" for i in range(1, 201)
-    ]
+    assert load(tmp_path / "a", "customers")["customer_id"].to_list() == [f"C{i:06d}" for i in range(1, 201)]
 
 
 def test_other_periods(tmp_path: Path) -> None:

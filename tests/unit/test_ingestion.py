@@ -117,6 +117,31 @@ REASON_CASES = {
         "active_to",
         "active_to '2021-01-01' not after active_from '2021-01-01'",
     ),
+    "capacity not positive": (
+        "account_managers",
+        "manager_id,manager_name,active_from,capacity\nM1,Ann,2020-01-01,0.5\nM2,Bob,2021-01-01,0\n",
+        "capacity",
+        "capacity must be > 0, got '0'",
+    ),
+    "non-numeric capacity": (
+        "account_managers",
+        "manager_id,manager_name,active_from,capacity\nM1,Ann,2020-01-01,\nM2,Bob,2021-01-01,half\n",
+        "capacity",
+        "non-numeric capacity 'half'",
+    ),
+    "pin valid_to not after valid_from": (
+        "assignment_pins",
+        "customer_id,manager_id,reason,valid_from,valid_to\nC1,M1,contract,2024-01-01,\n"
+        "C2,M1,,2024-03-01,2024-02-01\n",
+        "valid_to",
+        "valid_to '2024-02-01' not after valid_from '2024-03-01'",
+    ),
+    "pin without a manager": (
+        "assignment_pins",
+        "customer_id,manager_id,reason,valid_from\nC1,M1,contract,2024-01-01\nC2,,contract,2024-01-01\n",
+        "manager_id",
+        "missing manager_id",
+    ),
     "duplicate key in file": (
         "revenue",
         REVENUE_HEADER + "T1,C1,2024-01-05,x,10.00,\nT1,C2,2024-01-06,y,5,\n",

@@ -18,9 +18,7 @@ from pipelines.assignment.solver import assign_modules
 from pipelines.core.vocabulary import GRADES
 from pipelines.ingest.datasets import create_raw_tables
 
-PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------------------------- helpers
 
@@ -34,9 +32,7 @@ def frames(customers, managers, previous):
             orient="row",
         ),
         pl.DataFrame({"manager_id": list(managers)}, schema={"manager_id": pl.String}),
-        pl.DataFrame(
-            previous, schema={"customer_id": pl.String, "manager_id": pl.String}, orient="row"
-        ),
+        pl.DataFrame(previous, schema={"customer_id": pl.String, "manager_id": pl.String}, orient="row"),
     )
 
 
@@ -44,9 +40,7 @@ def floor_ceil(n: int, m: int) -> tuple[int, int]:
     return n // m, -(-n // m)
 
 
-def is_balanced(
-    grades: list[str], owners: tuple[str, ...] | list[str], managers: list[str]
-) -> bool:
+def is_balanced(grades: list[str], owners: tuple[str, ...] | list[str], managers: list[str]) -> bool:
     m = len(managers)
     lo, hi = floor_ceil(len(grades), m)
     if any(not lo <= sum(o == mgr for o in owners) <= hi for mgr in managers):
@@ -69,8 +63,7 @@ def brute_force_min_moves(grades, previous_owner, managers) -> int:
         if not is_balanced(grades, owners, managers):
             continue
         moves = sum(
-            p is not None and p in active and p != o
-            for p, o in zip(previous_owner, owners, strict=True)
+            p is not None and p in active and p != o for p, o in zip(previous_owner, owners, strict=True)
         )
         best = moves if best is None else min(best, moves)
     assert best is not None, "a balanced assignment always exists"
@@ -182,9 +175,7 @@ def test_who_moves_is_lowest_revenue_then_customer_id():
 
 def test_seed_example_532_customers_two_managers_266_each():
     rnd = random.Random(7)
-    customers = [
-        (f"C{i:04d}", rnd.choice(GRADES), float(rnd.randint(0, 50_000))) for i in range(532)
-    ]
+    customers = [(f"C{i:04d}", rnd.choice(GRADES), float(rnd.randint(0, 50_000))) for i in range(532)]
     previous = [(c[0], "M1") for c in customers]  # M1 held everyone, M2 is new
     result = assign_modules(*frames(customers, ["M1", "M2"], previous))
     sizes = dict(result.group_by("manager_id").len().iter_rows())

@@ -55,9 +55,7 @@ def test_publication_has_tables_latest_views_comments_and_history(warehouse, tmp
     assert not staged_path_for(published).exists()
 
     con = duckdb.connect(str(published), read_only=True)
-    assert con.execute("SELECT * FROM latest.scores").fetchall() == [
-        (dt.date(2024, 2, 29), "C1", 1.0)
-    ]
+    assert con.execute("SELECT * FROM latest.scores").fetchall() == [(dt.date(2024, 2, 29), "C1", 1.0)]
     # rows are stored in a stable order, whatever order the warehouse held them in
     assert [r[1] for r in con.execute("SELECT * FROM main.scores").fetchall()] == ["C1", "C2", "C1"]
     assert (

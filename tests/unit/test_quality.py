@@ -165,8 +165,16 @@ def test_row_count_change_band_and_small_snapshots(tmp_path):
     small = build_publication(tmp_path / "b.duckdb", customers=60, months=("2024-02-29",))
     con = duckdb.connect(str(staged))
     con.execute(f"ATTACH '{small}' AS small (READ_ONLY)")
-    for table in ("customer_worth", "worth_matrix", "incremental_class_bands", "contact_economics",
-                  "contact_economics_by_grade", "module_assignments", "modules", "best_in_class"):
+    for table in (
+        "customer_worth",
+        "worth_matrix",
+        "incremental_class_bands",
+        "contact_economics",
+        "contact_economics_by_grade",
+        "module_assignments",
+        "modules",
+        "best_in_class",
+    ):
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM small.{table}")
     con.execute("UPDATE incremental_class_bands SET realised_share = 0.5 WHERE as_of_date = '2024-02-29' "
                 "AND incremental_class = 1")  # fmt: skip
@@ -201,7 +209,10 @@ def test_batches_hold_only_the_columns_the_rules_and_keys_read(tmp_path, setting
     batches, _ = read_batches(staged, settings, suites_for(catalogue(staged)))
     # a column named only in a row condition is read too; unchecked columns stay out
     assert list(batches["incremental_class_shares"].frame.columns) == [
-        "as_of_date", "incremental_class", "share_gap", "customers_known_size"
+        "as_of_date",
+        "incremental_class",
+        "share_gap",
+        "customers_known_size",
     ]
     # a table-level rule reads every column, from zero rows
     shape = batches["customer_worth_shape"].frame

@@ -1,7 +1,7 @@
 {{ config(tags=['after_assignment'], meta={'dagster': {'ref': {'name': 'modules'}}}) }}
 -- depends_on: {{ ref('int_as_of_dates') }}
 -- Every module meets the balance the assignment step guaranteed (the one definition of a
--- balanced module lives in pipelines/assignment/solver.py, which writes its bounds per manager
+-- balanced module lives in pipelines/assignment/balance.py, which writes its bounds per manager
 -- and grade, 'all' for the total, to assignment.module_targets): per snapshot of the run, each
 -- manager's accounts of each grade and in all lie within those bounds. (No targets yet, e.g.
 -- dbt run alone before any assignment: nothing to check.)

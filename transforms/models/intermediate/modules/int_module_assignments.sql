@@ -9,13 +9,15 @@ with history as (
 {%- if exists %}
     select
         as_of_date::date as as_of_date, customer_id, grade, actual_revenue::decimal(18, 2) as actual_revenue,
-        manager_id, previous_manager_id, moved::boolean as moved, move_reason
+        manager_id, previous_manager_id, coalesce(pinned, false) as pinned, moved::boolean as moved,
+        move_reason
     from {{ history }}
 {%- else %}
     select
         null::date as as_of_date, null::varchar as customer_id, null::varchar as grade,
         null::decimal(18, 2) as actual_revenue, null::varchar as manager_id,
-        null::varchar as previous_manager_id, null::boolean as moved, null::varchar as move_reason
+        null::varchar as previous_manager_id, null::boolean as pinned, null::boolean as moved,
+        null::varchar as move_reason
     where false
 {%- endif %}
 )
@@ -28,6 +30,7 @@ select
     h.grade,
     h.actual_revenue,
     h.previous_manager_id,
+    h.pinned,
     h.moved,
     h.move_reason,
     {{ planned_contacts('h.grade') }} as planned_contacts

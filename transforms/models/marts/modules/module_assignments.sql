@@ -8,6 +8,7 @@ select
     grade,
     actual_revenue,
     previous_manager_id,
+    pinned,
     moved,
     move_reason,
     planned_contacts

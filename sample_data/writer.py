@@ -11,13 +11,24 @@ import pyarrow.parquet as pq
 
 from pipelines.ingest.datasets import DATASETS
 
+# Optional inputs the sample does not generate (pins, managers' capacity): its files stay as they were.
+_NOT_GENERATED = {"assignment_pins": None, "account_managers": ("capacity",)}
+SAMPLE_DATASETS = [name for name in DATASETS if _NOT_GENERATED.get(name, ()) is not None]
+
+
+def sample_columns(dataset: str) -> list[str]:
+    """The columns the sample writes for `dataset`, in the contract's order."""
+    skipped = _NOT_GENERATED.get(dataset, ())
+    return [c for c in DATASETS[dataset].columns if c not in skipped]
+
+
 BY_YEAR = ("revenue", "contacts")  # split into one file per calendar year
 PARQUET_BY_DEFAULT = ("revenue", "contacts")
 
 # Column types as written (Parquet) / parsed back (CSV).
 _POLARS_TYPES = {
     "VARCHAR": pl.String, "DATE": pl.Date, "BIGINT": pl.Int64, "TIMESTAMP": pl.Datetime("us"),
-    "DECIMAL(18,2)": pl.Float64,
+    "DECIMAL(18,2)": pl.Float64, "DOUBLE": pl.Float64,
 }  # fmt: skip
 
 
@@ -26,9 +37,9 @@ class Sink:
 
     def __init__(self, out_dir: Path, file_format: str, years: range) -> None:
         self.out_dir, self.file_format = out_dir, file_format
-        self.rows = {name: 0 for name in DATASETS}
+        self.rows = {name: 0 for name in SAMPLE_DATASETS}
         self.handles: dict[Path, Any] = {}
-        for name in DATASETS:  # every dataset gets its files, even when empty
+        for name in SAMPLE_DATASETS:  # every dataset gets its files, even when empty
             parts = [str(y) for y in years] if name in BY_YEAR else [name]
             for part in parts:
                 self.write(name, part, pl.DataFrame(schema=self._schema(name)), count=False)
@@ -40,7 +51,7 @@ class Sink:
 
     @staticmethod
     def _schema(dataset: str) -> dict[str, Any]:
-        return {c: _POLARS_TYPES[t] for c, t in DATASETS[dataset].columns.items()}
+        return {c: _POLARS_TYPES[DATASETS[dataset].columns[c]] for c in sample_columns(dataset)}
 
     def write(self, dataset: str, part: str, frame: pl.DataFrame, count: bool = True) -> None:
         fmt = self._format(dataset)

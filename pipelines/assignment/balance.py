@@ -39,9 +39,12 @@ def _fraction(value: float) -> Fraction:
     return Fraction(str(value))  # 0.5 FTE is exactly 1/2, not a binary approximation
 
 
-def _grade_targets(n: int, capacity: list[Fraction], pinned: list[int]) -> tuple[list[Fraction], list[bool]]:
-    """Targets of one grade, and which managers hold exactly their pins (taken out of balance)."""
-    fixed = [False] * len(capacity)
+def _grade_targets(
+    n: int, capacity: list[Fraction], pinned: list[int], forced: frozenset[int]
+) -> tuple[list[Fraction], list[bool]]:
+    """Targets of one grade, and which managers hold exactly their pins (taken out of balance;
+    the `forced` ones always)."""
+    fixed = [m in forced for m in range(len(capacity))]
     while True:
         free = [m for m, f in enumerate(fixed) if not f]
         rest = n - sum(p for p, f in zip(pinned, fixed, strict=True) if f)
@@ -60,17 +63,29 @@ def _grade_targets(n: int, capacity: list[Fraction], pinned: list[int]) -> tuple
                 fixed[m] = True
 
 
-def balance(customers_per_grade: list[int], capacities: list[float], pinned: np.ndarray) -> Balance:
+def balance(
+    customers_per_grade: list[int],
+    capacities: list[float],
+    pinned: np.ndarray,
+    forced: frozenset[int] = frozenset(),
+) -> Balance:
     """Bounds for `customers_per_grade[g]` customers of each grade over managers with
-    `capacities[m]` (FTE), `pinned[g, m]` of them pinned to manager m."""
+    `capacities[m]` (FTE), `pinned[g, m]` of them pinned to manager m. A manager whose pins in
+    all exceed their total's ceiling, or who is `forced`, holds exactly their pins of every grade."""
     capacity = [_fraction(c) for c in capacities]
     grades, managers = len(customers_per_grade), len(capacities)
-    target = [[Fraction(0)] * managers for _ in range(grades)]
-    relaxed = [False] * managers
-    for g, n in enumerate(customers_per_grade):
-        target[g], fixed = _grade_targets(n, capacity, [int(p) for p in pinned[g]])
-        relaxed = [r or f for r, f in zip(relaxed, fixed, strict=True)]
-    totals = [sum(target[g][m] for g in range(grades)) for m in range(managers)]
+    pins_total = [int(pinned[:, m].sum()) for m in range(managers)]
+    while True:
+        target = [[Fraction(0)] * managers for _ in range(grades)]
+        relaxed = [m in forced for m in range(managers)]
+        for g, n in enumerate(customers_per_grade):
+            target[g], fixed = _grade_targets(n, capacity, [int(p) for p in pinned[g]], forced)
+            relaxed = [r or f for r, f in zip(relaxed, fixed, strict=True)]
+        totals = [sum(target[g][m] for g in range(grades)) for m in range(managers)]
+        over = {m for m in range(managers) if m not in forced and pins_total[m] > math.ceil(totals[m])}
+        if not over:
+            break
+        forced = forced | over
     everyone = sum(customers_per_grade)
     return Balance(
         target=np.array([[float(t) for t in row] for row in target]).reshape(grades, managers),

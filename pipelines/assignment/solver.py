@@ -199,20 +199,6 @@ def _check_balanced(x: np.ndarray, n_g: np.ndarray, bounds: Balance, pins: np.nd
         raise RuntimeError("module assignment solver returned unbalanced counts")
 
 
-def _relax_pinned_totals(bounds: Balance, pins: np.ndarray) -> Balance:
-    """The fallback when the pins make the totals impossible: pinned managers' totals unbound."""
-    pinned = pins.sum(axis=0) > 0
-    everyone = int(bounds.most.sum())
-    return Balance(
-        bounds.target,
-        bounds.fewest,
-        bounds.most,
-        np.where(pinned, 0, bounds.fewest_total),
-        np.where(pinned, everyone, bounds.most_total),
-        bounds.relaxed | pinned,
-    )
-
-
 def _kept(base: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     """Flag the unpinned previous customers each manager keeps: the surplus (lowest revenue
     first, then customer_id) moves, the rest stays."""
@@ -309,11 +295,15 @@ def solve(
     kept_before = _counts(
         base, grades, manager_ids, "previous_manager_id", pl.col("previous_active") & ~pl.col("pinned")
     )
-    bounds = balance(n_g.tolist(), active.get_column("capacity").to_list(), pinned)
+    capacities = active.get_column("capacity").to_list()
+    bounds = balance(n_g.tolist(), capacities, pinned)
     try:
         x = _solve_counts(bounds, n_g, pinned, kept_before)
     except Infeasible:
-        bounds = _relax_pinned_totals(bounds, pinned)
+        # pins of several grades that together leave no balanced rounding: every pinned manager
+        # holds exactly their pins, the others share the rest (always feasible: no pins left)
+        holders = frozenset(int(m) for m in np.flatnonzero(pinned.sum(axis=0)))
+        bounds = balance(n_g.tolist(), capacities, pinned, forced=holders)
         x = _solve_counts(bounds, n_g, pinned, kept_before)
     keep = np.minimum(x - pinned, kept_before)  # what the realisation keeps; optimal at the optimum
     counts = pl.DataFrame(

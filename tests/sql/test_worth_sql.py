@@ -244,7 +244,7 @@ def test_persisted_comments(peers):
     )
     assert {r["table_name"] for r in rows} == {
         "customer_worth", "best_in_class", "worth_matrix", "incremental_class_bands",
-        "contact_economics", "contact_economics_by_grade", "module_assignments", "modules",
+        "contact_economics", "contact_economics_by_grade", "module_assignments", "modules", "module_pins",
         "customer_loyalty", "loyalty_summary", "at_risk_exposure", "concentration",
         "contact_drivers", "early_warning", "manager_scorecard", "impact_study",
         "customer_health", "health_distribution", "customer_revenue_bridge", "revenue_bridge",

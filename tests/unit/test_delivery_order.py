@@ -106,7 +106,8 @@ def at_once(tmp_path_factory) -> dict[str, list[tuple]]:
 
 
 def test_one_delivery_of_everything(at_once):
-    assert {name: len(found) for name, found in at_once.items()} == {n: len(r) for n, r in ROWS.items()}
+    found = {name: len(rows) for name, rows in at_once.items() if rows or name in ROWS}
+    assert found == {n: len(r) for n, r in ROWS.items()}
 
 
 # per row: the night it arrives, the file it is in, whether it is delivered again on later nights

@@ -107,7 +107,8 @@ def test_a_late_referral_reaches_two_configured_windows(files):
 def test_a_late_manager_reaches_every_snapshot_from_when_they_start(files):
     insert(
         files[0],
-        "INSERT INTO raw.account_managers VALUES ('M9', 'New', DATE '2026-04-01', NULL, 'm.csv', 2, ?, NULL)",
+        "INSERT INTO raw.account_managers (manager_id, manager_name, active_from, active_to, _source_file, "
+        "_source_line, _loaded_at) VALUES ('M9', 'New', DATE '2026-04-01', NULL, 'm.csv', 2, ?)",
         [AFTER],
     )
     assert stale(files) == months_between("2026-04", "2026-10")

@@ -103,6 +103,7 @@ def module_plan_asset(partitions: MonthlyPartitionsDefinition, graded: AssetsDef
             raw_asset_key("assignment_pins"),
         ],
         partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),  # as the assets its job grades with
         group_name=MODULES_GROUP,
         description="The month's next assignment as `accounts plan` previews it, pins and capacities "
         "included: the moves by reason, each manager's accounts per grade before and after, "

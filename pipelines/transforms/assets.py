@@ -34,7 +34,11 @@ class AccountsDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             if dbt_resource_props["source_name"] == "assignment":
-                return ASSIGNMENT_HISTORY_KEY
+                # the history is the assignment asset; the tables written beside it (targets,
+                # pin report) are keyed apart, since two dbt sources may not share a key
+                if dbt_resource_props["name"] == "module_assignment_history":
+                    return ASSIGNMENT_HISTORY_KEY
+                return AssetKey(["assignment", dbt_resource_props["name"]])
             return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 

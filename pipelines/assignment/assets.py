@@ -122,7 +122,7 @@ def module_plan(
         (as_of,) = con.execute(
             "SELECT max(as_of_date) FROM marts.customer_worth WHERE strftime(as_of_date, '%Y-%m') = ?",
             [month],
-        ).fetchone()
+        ).fetchall()[0]  # fetchall: DuckDB 2 refuses work beside a half-read result
         planned = plan_month(con, as_of) if as_of else None
         if planned is None:
             raise Failure(f"nothing to plan for {month}: no graded customers or no active account manager")

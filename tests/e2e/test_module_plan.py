@@ -23,7 +23,7 @@ def sha256(path) -> str:
 
 def published(path, sql: str, params=()) -> pl.DataFrame:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, list(params)).pl()
+        return con.sql(sql, params=list(params)).pl()
 
 
 @pytest.fixture(scope="module")

@@ -255,4 +255,3 @@ def test_the_run_summary_reports_grades_managers_and_loyalty(published, con):
     assert all(f"{grade} {n}," in text or f"{grade} {n})" in text for grade, n in grades), text
     (tables,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()
     assert f"(publication 2, {tables} tables)" in text and "12 account managers" in text
-    assert "\nbacktest: defection predicted at " in text

@@ -1,1 +1,0 @@
-"""Shared foundations: configuration, paths, the method's vocabularies, months, failpoints."""

@@ -1,1 +1,0 @@
-"""Keeping history current: new landing files, stale months, schedules and sensors."""

@@ -1,1 +1,0 @@
-"""Write, audit, publish: the staged file, its checks, the atomic swap and the catalogue."""

@@ -1,1 +1,0 @@
-"""The dbt project (transforms/) as Dagster assets: project handling and the dbt asset groups."""

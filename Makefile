@@ -4,7 +4,7 @@ PYTHON ?= python3
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 export GX_ANALYTICS_ENABLED = false
 
-.PHONY: setup demo test test-fast lint lock clean
+.PHONY: setup browser demo ui screenshot test test-fast lint lock clean
 
 # The environment is installed from the lock file: exactly the versions the tests ran on.
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -16,12 +16,31 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 
+# Headless Chromium for the tests that open the report and the Data Docs (Debian's package).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is not installed (apt-get install chromium): the browser tests will be skipped"
+
 # Set up, then run the nightly job on the bundled sample (data/landing -> data/warehouse).
 demo: setup
 	$(VENV)/bin/accounts run
 
+# Dagster's web UI on the runs the command line recorded (http://localhost:3000).
+ui: setup
+	$(VENV)/bin/accounts ui
+
+# docs/report.png, the README's picture of the report: the sample over 13 months with a
+# programme start (so the impact study has a baseline), rendered offline in headless Chromium.
+screenshot: setup browser
+	rm -rf build/screenshot
+	ACCOUNTS_WAREHOUSE_DIR=build/screenshot ACCOUNTS_CONFIG=data/impact_study_config.yaml \
+		$(VENV)/bin/accounts backfill --from 2025-10 --to 2026-10
+	$(VENV)/bin/python -c "from pathlib import Path; from pipelines.report.screenshot import screenshot; \
+		screenshot(Path('build/screenshot/report.html'), Path('docs/report.png'), max_height=6490)"
+
 # The whole test suite, what CI runs (pytest's "no tests collected", exit 5, is not a failure).
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The fast loop while developing: unit tests and SQL tests on tiny hand-made warehouses.

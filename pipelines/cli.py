@@ -22,6 +22,8 @@ from pipelines.execution import (
     report_stale_months,
 )
 from pipelines.freshness.drift import ConfigDrift
+from pipelines.publication.export import ExportError
+from pipelines.transforms.docs import DocsFailed
 
 
 def _month(text: str) -> str:
@@ -34,6 +36,7 @@ def _month(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accounts", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's and dbt's logs")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="load new landing files, compute the current month, check and publish"
@@ -78,7 +81,83 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         help="relative tolerance for floating-point columns (default: exact)",
     )
+    export = commands.add_parser(
+        "export",
+        help="write a view of the published file's `bi` schema (e.g. call_list, scorecard, "
+        "worth_matrix_grid) as CSV, Parquet or Excel",
+    )
+    export.add_argument("view", help="a view of the bi schema: call_list, scorecard, worth_matrix_grid, ...")
+    export.add_argument(
+        "--as-of", dest="as_of", help="snapshot date YYYY-MM-DD, or `all` (default: the latest)"
+    )
+    export.add_argument("--manager", help="only this account manager's rows (manager_id)")
+    export.add_argument("--format", dest="file_format", choices=["csv", "parquet", "xlsx"],
+                        help="default: from --out's suffix, else csv")  # fmt: skip
+    export.add_argument(
+        "--out", type=Path, help="default <warehouse>/exports/<view>_<as-of>[_<manager>].<format>"
+    )
+    docs = commands.add_parser(
+        "docs", help="build the dbt docs site of the published tables (one HTML file) and print its path"
+    )
+    docs.add_argument("--out", type=Path, help="default <warehouse>/dbt_docs")
+    ui = commands.add_parser(
+        "ui", help="start Dagster's web UI on the runs `accounts` recorded (dagster dev; Ctrl-C stops it)"
+    )
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--host", default="127.0.0.1")
+    report = commands.add_parser("report", help="rebuild the HTML report of the published file")
+    report.add_argument("--out", type=Path, help="default: report.html beside the published file")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("account-management-pipeline")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def export(args: argparse.Namespace) -> int:
+    from pipelines.publication.export import export_view
+
+    result = export_view(
+        paths.published_path(), args.view, args.out, args.as_of, args.manager, args.file_format
+    )
+    print(f"wrote {result.rows:,} rows of bi.{args.view} (as of {result.as_of_date}) to {result.path}")
+    return 0
+
+
+def docs(args: argparse.Namespace) -> int:
+    from pipelines.transforms.docs import build_docs
+
+    index = build_docs(paths.published_path(), args.out or paths.warehouse_dir() / "dbt_docs")
+    print(f"dbt docs of the published tables: {index}")
+    return 0
+
+
+def ui(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from pipelines.execution import dagster_home
+
+    home = dagster_home()
+    print(f"Dagster UI on http://{args.host}:{args.port} (runs recorded in {home}); Ctrl-C stops it")
+    command = [str(Path(paths.ENVIRONMENT_BIN) / "dagster"), "dev", "-m", "pipelines.definitions",
+               "-h", args.host, "-p", str(args.port)]  # fmt: skip
+    try:
+        return subprocess.call(command, env=os.environ | {"DAGSTER_HOME": str(home)})
+    except KeyboardInterrupt:
+        return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from pipelines.report.build import build_report
+
+    print(f"report: {build_report(paths.published_path(), args.out)}")
+    return 0
 
 
 def compare_files(left: Path, right: Path, tolerance: float) -> int:
@@ -165,6 +244,9 @@ def plan(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"plan": plan, "export": export, "docs": docs, "ui": ui, "report": report}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -172,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             return generate(args)
         if args.command == "compare":
             return compare_files(args.left, args.right, args.tolerance)
-        if args.command == "plan":
-            return plan(args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
         return refresh(args)
-    except (ConfigError, PipelineFailed, ConfigDrift, MonthError) as exc:
+    except (ConfigError, PipelineFailed, ConfigDrift, MonthError, ExportError, DocsFailed) as exc:
         print(f"accounts {args.command}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: a short message here, the traceback in the log

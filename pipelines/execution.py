@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import traceback
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,11 +38,28 @@ def log_exception(name: str, exc: BaseException) -> Path:
     return path
 
 
+DAGSTER_SETTINGS = """\
+# Written by `accounts`: the Dagster instance its runs are recorded in (`accounts ui` shows them).
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    """Where runs are recorded: `DAGSTER_HOME`, else `dagster/` in the warehouse folder, so that
+    `accounts ui` (or `dagster dev` with the same DAGSTER_HOME) shows every CLI run."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir() / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(DAGSTER_SETTINGS)
+    return home
+
+
 def _instance():
     from dagster import DagsterInstance
 
-    # With DAGSTER_HOME set, runs are recorded where `dagster dev` shows them.
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    return DagsterInstance.from_config(str(dagster_home()))
 
 
 def _run_config(verbose: bool) -> dict:
@@ -99,19 +117,26 @@ def _quiet(log, verbose: bool) -> Iterator[None]:
 
 
 def _execute(
-    job_name: str, verbose: bool, months: tuple[str, str] | None = None, ops: dict | None = None, **kwargs
+    job_name: str,
+    verbose: bool,
+    months: tuple[str, str] | None = None,
+    ops: dict | None = None,
+    title: str = "",
+    **kwargs,
 ) -> None:
     from pipelines.definitions import build_definitions
+    from pipelines.progress import RunProgress
 
     job = build_definitions(months).resolve_job_def(job_name)
     path = log_path(job_name)
-    instance = _instance()
-    with open(path, "w") as log:
-        with _quiet(log, verbose):
+    run_id = str(uuid.uuid4())
+    with _instance() as instance, open(path, "w") as log:
+        with RunProgress(instance, run_id, title or job_name, live=not verbose), _quiet(log, verbose):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
                 run_config=_run_config(verbose) | ({"ops": ops} if ops else {}),
+                run_id=run_id,
                 **kwargs,
             )
         _write_run_log(log, instance, result)
@@ -165,7 +190,7 @@ def ingest(verbose: bool) -> None:
             "ingest", [f"required dataset folder(s) missing or empty in {landing}: {missing}"]
         )
     print(f"loading new landing files from {landing}")
-    _execute(INGEST_JOB, verbose)
+    _execute(INGEST_JOB, verbose, title="load")
 
 
 def compute(month_from: str, month_to: str, verbose: bool, tags: dict[str, str] | None = None) -> None:
@@ -177,11 +202,11 @@ def compute(month_from: str, month_to: str, verbose: bool, tags: dict[str, str] 
     start, end = partition_key(month_from), partition_key(month_to)
     tags = dict(tags or {})
     if start == end:
-        _execute(MONTHLY_JOB, verbose, data, partition_key=start, tags=tags)
+        _execute(MONTHLY_JOB, verbose, data, title=month_from, partition_key=start, tags=tags)
     else:  # one run for the whole range (single-run backfill policy)
         # Dagster's documented run tags for a partition range (what a UI backfill sets)
         tags |= {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-        _execute(MONTHLY_JOB, verbose, data, tags=tags)
+        _execute(MONTHLY_JOB, verbose, data, title=f"{month_from}..{month_to}", tags=tags)
 
 
 def plan(month: str, out: Path | None, verbose: bool) -> Path:
@@ -199,6 +224,7 @@ def plan(month: str, out: Path | None, verbose: bool) -> Path:
         verbose,
         data,
         ops={"module_plan": {"config": {"out": str(directory)}}},
+        title=f"plan {month}",
         partition_key=partition_key(month),
         tags={PLANNING_TAG: "true"},
     )

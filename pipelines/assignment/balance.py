@@ -12,12 +12,19 @@ managers whose pins exceed their exact target are taken out of that grade's bala
 exactly their pinned customers of the grade, and the other managers share the rest by capacity,
 again within one. Such a manager's total is not bound either, and their balance is reported as
 relaxed. Targets are computed in exact fractions, so no rounding error moves a bound.
+
+Pins of several grades can each fit their grade and still, together, leave no balanced module
+(the pins of one manager fill floors of grades whose sum exceeds their total's ceiling). The
+solver then loosens the balance step by step, each step only where pins sit (`LOOSENINGS`):
+the pinned managers hold exactly their pins (`balance(..., forced=pinned managers)`); where every
+manager holds pins, their totals are unbound but every grade stays within one of its target
+(`unbind_totals`); and, last, the pins alone bind (`pins_only`), which always admits an assignment.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -102,4 +109,29 @@ def balance(
             [everyone if r else math.ceil(t) for r, t in zip(relaxed, totals, strict=True)], dtype=np.int64
         ),
         relaxed=np.array(relaxed, dtype=bool),
+    )
+
+
+def unbind_totals(bounds: Balance, managers: np.ndarray, everyone: int) -> Balance:
+    """`bounds` with the totals of `managers` (bool, M) unbound (0 to `everyone`, the customers of
+    every grade) and those managers relaxed; every grade keeps its bounds."""
+    return replace(
+        bounds,
+        fewest_total=np.where(managers, 0, bounds.fewest_total),
+        most_total=np.where(managers, everyone, bounds.most_total),
+        relaxed=bounds.relaxed | managers,
+    )
+
+
+def pins_only(bounds: Balance, customers_per_grade: list[int], pinned: np.ndarray) -> Balance:
+    """Bounds that only keep the pins: any manager may hold any number of each grade beyond them.
+    Every manager is reported relaxed."""
+    grades = np.array(customers_per_grade, dtype=np.int64)[:, None]
+    return replace(
+        bounds,
+        fewest=pinned.astype(np.int64),
+        most=np.broadcast_to(grades, pinned.shape).copy(),
+        fewest_total=np.zeros(pinned.shape[1], dtype=np.int64),
+        most_total=np.full(pinned.shape[1], int(grades.sum()), dtype=np.int64),
+        relaxed=np.ones(pinned.shape[1], dtype=bool),
     )

@@ -17,6 +17,7 @@ per grade, to the free slots.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ import polars as pl
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from pipelines.assignment.balance import Balance, balance
+from pipelines.assignment.balance import Balance, balance, pins_only, unbind_totals
 from pipelines.core.vocabulary import GRADES
 
 GRADE_TYPE = pl.Enum(GRADES)
@@ -270,6 +271,28 @@ def _targets(grades: list[str], managers: pl.DataFrame, bounds: Balance, pins: n
     return pl.DataFrame(rows, schema=TARGET_SCHEMA, orient="row").sort("manager_id", "grade")
 
 
+def _balanced_counts(
+    n_g: np.ndarray, capacities: list[float], pinned: np.ndarray, kept_before: np.ndarray
+) -> tuple[Balance, np.ndarray]:
+    """The bounds the counts met and the counts: the balance of SPEC 6.2, loosened only where pins
+    leave it no solution (see pipelines/assignment/balance.py): the pinned managers hold exactly
+    their pins; failing that (every manager holds pins) their totals are unbound; last, only the
+    pins bind, which is always feasible."""
+    holders = pinned.sum(axis=0) > 0
+    candidates = (
+        lambda: balance(n_g.tolist(), capacities, pinned),
+        lambda: balance(n_g.tolist(), capacities, pinned, forced=frozenset(np.flatnonzero(holders).tolist())),
+        lambda: unbind_totals(balance(n_g.tolist(), capacities, pinned), holders, int(n_g.sum())),
+        lambda: pins_only(balance(n_g.tolist(), capacities, pinned), n_g.tolist(), pinned),
+    )
+    for bounds_of in candidates[:-1]:
+        bounds = bounds_of()
+        with contextlib.suppress(Infeasible):
+            return bounds, _solve_counts(bounds, n_g, pinned, kept_before)
+    bounds = candidates[-1]()
+    return bounds, _solve_counts(bounds, n_g, pinned, kept_before)
+
+
 def solve(
     customers: pl.DataFrame,
     managers: pl.DataFrame,
@@ -296,15 +319,7 @@ def solve(
         base, grades, manager_ids, "previous_manager_id", pl.col("previous_active") & ~pl.col("pinned")
     )
     capacities = active.get_column("capacity").to_list()
-    bounds = balance(n_g.tolist(), capacities, pinned)
-    try:
-        x = _solve_counts(bounds, n_g, pinned, kept_before)
-    except Infeasible:
-        # pins of several grades that together leave no balanced rounding: every pinned manager
-        # holds exactly their pins, the others share the rest (always feasible: no pins left)
-        holders = frozenset(int(m) for m in np.flatnonzero(pinned.sum(axis=0)))
-        bounds = balance(n_g.tolist(), capacities, pinned, forced=holders)
-        x = _solve_counts(bounds, n_g, pinned, kept_before)
+    bounds, x = _balanced_counts(n_g, capacities, pinned, kept_before)
     keep = np.minimum(x - pinned, kept_before)  # what the realisation keeps; optimal at the optimum
     counts = pl.DataFrame(
         {

@@ -1,5 +1,11 @@
 """Where things live, from the environment (`ACCOUNTS_LANDING_DIR`, `ACCOUNTS_WAREHOUSE_DIR`).
-Every path is resolved to an absolute one, because dbt runs in its own working directory."""
+Every path is resolved to an absolute one, because dbt runs in its own working directory.
+
+Two layouts: a checkout (or an editable install of one) reads the repository's `transforms/` and
+keeps its data in the repository's `data/`; an installed package (`pip install .`) carries the dbt
+project inside itself (`pipelines/dbt_project`, mapped from `transforms/` by pyproject.toml), keeps
+its data in `./data` by default, and writes nothing into its own folder, which may be read-only or
+shared: dbt's artefacts go to `<warehouse>/dbt/target` (`dbt_target_path`)."""
 
 from __future__ import annotations
 
@@ -7,8 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = PROJECT_ROOT / "transforms"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = PACKAGE_DIR.parent  # the repository, in a checkout
+PACKAGED_DBT_PROJECT_DIR = PACKAGE_DIR / "dbt_project"  # only in an installed package
+INSTALLED = (PACKAGED_DBT_PROJECT_DIR / "dbt_project.yml").is_file()
+DBT_PROJECT_DIR = PACKAGED_DBT_PROJECT_DIR if INSTALLED else PROJECT_ROOT / "transforms"
+# the default landing and warehouse folders live here: relative means the current directory
+DATA_ROOT = Path("data") if INSTALLED else PROJECT_ROOT / "data"
 # the scripts of this interpreter's environment (dbt among them), whether or not it is on PATH
 ENVIRONMENT_BIN = str(Path(sys.executable).parent)
 WAREHOUSE_FILE = "warehouse.duckdb"  # the working warehouse: raw, staging, history; one writer
@@ -17,11 +28,11 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
 
 def landing_dir() -> Path:
-    return Path(os.environ.get("ACCOUNTS_LANDING_DIR") or PROJECT_ROOT / "data" / "landing").resolve()
+    return Path(os.environ.get("ACCOUNTS_LANDING_DIR") or DATA_ROOT / "landing").resolve()
 
 
 def warehouse_dir() -> Path:
-    return Path(os.environ.get("ACCOUNTS_WAREHOUSE_DIR") or PROJECT_ROOT / "data" / "warehouse").resolve()
+    return Path(os.environ.get("ACCOUNTS_WAREHOUSE_DIR") or DATA_ROOT / "warehouse").resolve()
 
 
 def warehouse_path() -> Path:
@@ -30,6 +41,16 @@ def warehouse_path() -> Path:
 
 def published_path() -> Path:
     return warehouse_dir() / PUBLISHED_FILE
+
+
+def dbt_target_path() -> Path:
+    """dbt's target folder (the manifest, the partial-parse state, a folder per invocation), as
+    dagster-dbt's `DbtProject(target_path=...)` takes it (relative: to the dbt project): dbt's own
+    `DBT_TARGET_PATH` when set; in a checkout the project's `target/`; installed,
+    `<warehouse>/dbt/target`."""
+    if os.environ.get("DBT_TARGET_PATH"):
+        return Path(os.environ["DBT_TARGET_PATH"])
+    return warehouse_dir() / "dbt" / "target" if INSTALLED else Path("target")
 
 
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:

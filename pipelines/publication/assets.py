@@ -36,6 +36,7 @@ PUBLICATION_GROUP = "publication"
 RESTATE_STUDY_TAG = "accounts/restate_study"
 ALLOW_DRIFT_TAG = "accounts/allow_config_drift"
 STAGED_KEY = AssetKey("staged_publication")
+REPORT_KEY = AssetKey("publication_report")
 QUALITY_CHECK = "quality_expectations"
 
 
@@ -145,10 +146,27 @@ def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseReso
     )
 
 
+def publication_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    from pipelines.report.build import build_report
+
+    clock = time.perf_counter()
+    report = build_report(warehouse.published_path())
+    context.log.info(f"report of the publication: {report}")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(report)),
+            "url": MetadataValue.url(report.as_uri()),
+            "bytes": report.stat().st_size,
+            "seconds": round(time.perf_counter() - clock, 3),
+        }
+    )
+
+
 def publication_assets(
     partitions: MonthlyPartitionsDefinition, upstream: list[AssetsDefinition]
 ) -> list[AssetsDefinition]:
-    """The staged publication (after every dbt asset of `upstream`) and the published file."""
+    """The staged publication (after every dbt asset of `upstream`), the published file and its
+    report."""
     common = dict(
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
@@ -166,4 +184,11 @@ def publication_assets(
         description="The published DuckDB file BI tools read: swapped in atomically after the audit.",
         **common,
     )(published_warehouse)
-    return [staged, published]
+    report = asset(
+        key=REPORT_KEY,
+        deps=[published],
+        description="The report of the publication for sales leadership: one HTML file beside the "
+        "published file, with every chart inlined (it opens offline).",
+        **common | {"kinds": {"html", "plotly"}},
+    )(publication_report)
+    return [staged, published, report]

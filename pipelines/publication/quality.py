@@ -7,7 +7,8 @@ warehouse before anything is staged).
   delivery, not business).
 - The published shape: every published table holds exactly the columns its catalogue describes,
   so BI tools find what the docs promise.
-- Data Docs: the HTML record of these validations, beside the published file.
+- Data Docs: the HTML record of these validations, beside the published file. They render offline:
+  the CSS/JS GX links from CDNs is copied in from `data_docs_assets/` (`data_docs.localise_assets`).
 
 Suites are a registry, `SUITES`: suite name -> the SQL giving the frame to validate, the columns
 naming a failing row, the tables it needs, and its expectations. `validate_publication(staged,
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 import shutil
 import time
@@ -45,6 +47,9 @@ from typing import Any
 import duckdb
 
 from pipelines.core.config import Settings
+from pipelines.publication.data_docs import localise_assets
+
+logger = logging.getLogger(__name__)
 
 DATA_DOCS_DIR = "data_docs"  # beside the published file
 SITE_NAME = "accounts_quality"
@@ -321,6 +326,9 @@ def validate_publication(
                 report.failures.append(_failure(name, outcome, keys, sample))
     if docs_dir is not None:
         context.build_data_docs(site_names=[SITE_NAME])
+        unmapped = localise_assets(docs_dir)  # CDN links -> vendored copies: the site renders offline
+        if unmapped:
+            logger.warning("Data Docs still load from the network (not vendored): %s", ", ".join(unmapped))
         report.docs_index = docs_dir / "index.html"
     report.seconds = time.perf_counter() - clock
     return report

@@ -21,6 +21,7 @@ import duckdb
 from pipelines.core.config import Settings, config_fingerprint
 from pipelines.core.failpoints import failpoint
 from pipelines.freshness.stale import stale_months_in
+from pipelines.publication.bi import create_bi_views
 from pipelines.publication.catalogue import (
     PUBLICATIONS_COLUMNS,
     PUBLICATIONS_DESCRIPTION,
@@ -71,6 +72,7 @@ def stage_publication(
         row_counts = _copy_tables(con, tables, docs)
         _copy_audit_tables(con, row_counts, settings)
         latest = _create_latest_views(con, tables, docs)
+        create_bi_views(con, "pub", tables, docs)
         publication = _Publication(months_refreshed, run_id, settings, config_drift or [])
         publication_id = _append_publication(con, published, publication, row_counts, tables, latest)
         con.execute("DETACH pub")  # checkpoints: the staged file is complete on disk

@@ -41,7 +41,20 @@ def summary(published: Path) -> str:
         f"{managers} account managers with modules\n"
         f"loyalty: {', '.join(f'{s} {n}' for s, n in segments)}; "
         f"revenue at risk {at_risk_revenue:,.0f}, expected loss {expected_loss:,.0f}"
-    ) + "".join(f"\n{note}" for note in notes)
+    ) + "".join(f"\n{note}" for note in notes + file_notes(published))
+
+
+def file_notes(published: Path) -> list[str]:
+    """Where a person finds what the run wrote beside the published file."""
+    from pipelines.publication.quality import docs_dir_for
+    from pipelines.report.build import report_path_for
+
+    files = {
+        "report": report_path_for(published),
+        "data docs": docs_dir_for(published) / "index.html",
+        "logs": published.parent / "logs",
+    }
+    return [f"{label}: {path}" for label, path in files.items() if path.exists()]
 
 
 def _module_notes(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -72,7 +72,7 @@ def partial_parse_cache(warehouse: WarehouseResource, group: str) -> Path:
 def keep_partial_parse(written: Path, cache: Path) -> None:
     """Keep the state an invocation wrote, unless it is only the seed dagster-dbt copied in
     (dbt rewrites it only after parsing something)."""
-    seed = dbt_project.project_dir / "target" / PARTIAL_PARSE_FILE
+    seed = dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
     if not written.exists() or (seed.exists() and written.read_bytes() == seed.read_bytes()):
         return
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,10 @@ the rest of the pipeline reads from its manifest (the published tables and their
 The project is prepared through dagster-dbt's public preparer: `dagster dev` re-parses it on
 every load (`prepare_if_dev`), and `ensure_manifest()` parses it whenever the manifest is missing
 or older than a project file, so the CLI, the tests and a fresh clone load the same asset graph.
+
+dbt's artefacts go to `paths.dbt_target_path()`: `transforms/target` in a checkout; for an
+installed package, whose folder may be read-only or shared, `<warehouse>/dbt/target`, where the
+first use parses the packaged project.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ os.environ.setdefault("ACCOUNTS_WAREHOUSE_PATH", str(paths.warehouse_path()))
 # not activated (cron, `.venv/bin/accounts`).
 if paths.ENVIRONMENT_BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([paths.ENVIRONMENT_BIN, os.environ.get("PATH", "")])
+TARGET_PATH = paths.dbt_target_path()
+if paths.INSTALLED:
+    # dagster-dbt runs every invocation in a folder of its own under DBT_TARGET_PATH (relative: in
+    # the project), with its log; any other dbt this process starts logs under DBT_LOG_PATH.
+    os.environ.setdefault("DBT_TARGET_PATH", str(TARGET_PATH))
+    os.environ.setdefault("DBT_LOG_PATH", str(TARGET_PATH.parent / "logs"))
 
 
 def variables(settings: Settings | None = None) -> str:
@@ -37,6 +47,7 @@ def variables(settings: Settings | None = None) -> str:
 
 dbt_project = DbtProject(
     project_dir=paths.DBT_PROJECT_DIR,
+    target_path=TARGET_PATH,
     # parse with the run's vars, so runs reuse this parse (dbt re-parses when vars change)
     prepare_project_cli_args=["parse", "--quiet", "--vars", variables()],
 )
@@ -57,6 +68,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> None:
     manifest = project.manifest_path
     newest = max((p.stat().st_mtime for p in _project_files(project) if p.exists()), default=0)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
+        manifest.parent.mkdir(parents=True, exist_ok=True)  # the parse's lock file goes there first
         project.preparer.prepare(project)
 
 

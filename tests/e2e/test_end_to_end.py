@@ -1,7 +1,10 @@
 """The nightly job end to end on the bundled sample: real ingestion, real dbt, real Dagster
 materialisations, a real published DuckDB file (SPEC §12, §13)."""
 
+import csv
 import json
+import re
+import zipfile
 
 import duckdb
 import pytest
@@ -255,3 +258,130 @@ def test_the_run_summary_reports_grades_managers_and_loyalty(published, con):
     assert all(f"{grade} {n}," in text or f"{grade} {n})" in text for grade, n in grades), text
     (tables,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'").fetchone()
     assert f"(publication 2, {tables} tables)" in text and "12 account managers" in text
+    # the summary says where a person finds the report, the Data Docs and the logs
+    warehouse = published[0].parent
+    for label, path in (("report", "report.html"), ("data docs", "data_docs/index.html"), ("logs", "logs")):
+        assert f"{label}: {warehouse / path}" in text, text
+        assert (warehouse / path).exists(), path
+
+
+PRIVATE_WORDS = re.compile(r"SPEC|§|\bD0\b|\bint_[a-z_]+\b")
+
+
+def test_descriptions_speak_the_business_language(con):
+    texts = con.execute(
+        "SELECT schema_name || '.' || table_name, comment FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name || '.' || view_name, comment FROM duckdb_views() WHERE NOT internal "
+        "UNION ALL SELECT schema_name || '.' || table_name || '.' || column_name, comment "
+        "FROM duckdb_columns() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
+    private = [
+        (name, PRIVATE_WORDS.findall(text)) for name, text in texts if text and PRIVATE_WORDS.search(text)
+    ]
+    assert private == []
+
+
+def test_bi_views_are_flat_described_and_shaped_for_people(con):
+    nested = con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'bi' "
+        "AND (data_type LIKE '%[]' OR data_type LIKE 'STRUCT%' OR data_type LIKE 'MAP%')"
+    ).fetchall()
+    assert nested == []
+    undescribed = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'bi' AND comment IS NULL"
+    ).fetchall()
+    assert undescribed == []
+    views = {
+        r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'bi'").fetchall()
+    }
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
+              .fetchall()} - {"publications"}  # fmt: skip
+    assert tables | {"worth_matrix_grid", "call_list", "scorecard"} <= views
+    # the grid holds the matrix: 5 rows per snapshot, every customer of every cell
+    grid = con.execute(
+        "SELECT as_of_date, count(*), sum(" + " + ".join(f"customers_incremental_{k}" for k in range(1, 6))
+        + ") FROM bi.worth_matrix_grid GROUP BY 1 ORDER BY 1"
+    ).fetchall()  # fmt: skip
+    cells = con.execute("SELECT as_of_date, 5, sum(customers) FROM main.worth_matrix GROUP BY 1 ORDER BY 1")
+    assert grid == cells.fetchall()
+    # the call list is the early-warning list, numbered per manager in warning order
+    (misordered,) = con.execute(
+        "SELECT count(*) FROM bi.call_list c JOIN main.early_warning w USING (as_of_date, customer_id) "
+        "WHERE c.call_order <> (SELECT count(*) FROM main.early_warning v WHERE v.as_of_date = w.as_of_date "
+        "AND v.manager_id = w.manager_id AND v.warning_rank <= w.warning_rank)"
+    ).fetchone()
+    assert misordered == 0
+    assert (
+        con.execute("SELECT count(*) FROM bi.call_list").fetchone()
+        == con.execute("SELECT count(*) FROM main.early_warning").fetchone()
+    )
+    reasons = con.execute(
+        "SELECT c.risk_reasons, array_to_string(w.risk_reasons, '; ') FROM bi.call_list c "
+        "JOIN main.early_warning w USING (as_of_date, customer_id)"
+    ).fetchall()
+    assert all(flat == joined for flat, joined in reasons)
+    best = con.execute(
+        "SELECT manager_id FROM bi.scorecard WHERE as_of_date = (SELECT max(as_of_date) FROM bi.scorecard) "
+        "AND retention_rate_rank = 1"
+    ).fetchall()
+    top = con.execute(
+        "SELECT manager_id FROM latest.manager_scorecard WHERE retention_rate = "
+        "(SELECT max(retention_rate) FROM latest.manager_scorecard)"
+    ).fetchall()
+    assert sorted(best) == sorted(top)
+
+
+def test_export_of_one_managers_call_list_has_one_value_per_cell(published, con, tmp_path, capsys):
+    manager, rows = con.execute(
+        "SELECT manager_id, count(*) FROM latest.early_warning GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchone()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(published[0].parent))
+        for file_format in ("csv", "parquet", "xlsx"):
+            out = tmp_path / f"calls.{file_format}"
+            assert main(["export", "call_list", "--manager", manager, "--out", str(out)]) == 0
+            assert f"wrote {rows:,} rows of bi.call_list" in capsys.readouterr().out
+        assert main(["export", "call_list", "--manager", "nobody"]) == 1
+        assert "no manager nobody in bi.call_list; managers: " in capsys.readouterr().err
+    with open(tmp_path / "calls.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    header, body = table[0], table[1:]
+    assert len(body) == rows and {len(row) for row in body} == {len(header)}
+    assert {row[header.index("manager_id")] for row in body} == {manager}
+    assert not [cell for row in body for cell in row if cell.startswith(("[", "{"))]
+    assert duckdb.sql(f"SELECT count(*) FROM '{tmp_path / 'calls.parquet'}'").fetchall() == [(rows,)]
+    # the spreadsheet: one worksheet, a header row and one row per customer, plain cells
+    with zipfile.ZipFile(tmp_path / "calls.xlsx") as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        strings = (
+            book.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in book.namelist() else ""
+        )
+    assert sheet.count("<row ") == rows + 1
+    assert "Olga" in strings or manager in strings
+
+
+def test_dbt_docs_describe_the_published_tables(published, tmp_path, capsys):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(published[0].parent))
+        assert main(["docs", "--out", str(tmp_path)]) == 0
+    index = tmp_path / "index.html"
+    assert f"dbt docs of the published tables: {index}" in capsys.readouterr().out
+    html = index.read_text()
+    assert "Account management: customer worth, loyalty and risk" in html  # the project's overview
+    # the catalogue dbt read is the published file's: the marts in its main schema, with columns
+    for table in ("customer_worth", "worth_matrix", "manager_scorecard"):
+        assert f'"unique_id": "model.accounts.{table}"' in html
+    assert html.count('"schema": "main"') >= 20
+
+
+def test_runs_are_recorded_where_the_dagster_ui_reads_them(published):
+    from dagster import AssetKey, DagsterInstance
+
+    home = published[0].parent / "dagster"
+    with DagsterInstance.from_config(str(home)) as instance:
+        for key in ("published_warehouse", "publication_report", "staged_publication"):
+            assert instance.get_latest_materialization_event(AssetKey(key)) is not None, key
+        runs = instance.get_runs()
+        assert {run.job_name for run in runs} == {"ingest_landing_files", "monthly_snapshot"}
+        assert all(run.is_success for run in runs)

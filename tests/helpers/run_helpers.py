@@ -29,7 +29,7 @@ def accounts_command(*args: str) -> list[str]:
 
 def accounts_env(landing: Path, warehouse: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCOUNTS_")}
-    env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance per process
+    env.pop("DAGSTER_HOME", None)  # runs are recorded in the warehouse folder (<warehouse>/dagster)
     env.update(
         PYTHONPATH=str(REPO),
         ACCOUNTS_LANDING_DIR=str(landing),

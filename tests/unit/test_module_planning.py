@@ -222,3 +222,20 @@ def test_the_plan_writes_nothing(con):
     assignment, previous, pins = plan_month(con, JAN)
     assert assignment.rows.height == 6 and previous.height == 0 and pins.height == 3
     assert con.execute("SELECT count(*) FROM assignment.module_assignment_history").fetchone() == (0,)
+
+
+def test_pins_that_break_the_totals_of_every_manager_unbind_their_totals_not_the_grades():
+    # found by the property test: each grade fits its pins, but M0's pins (AA, B, D) need 4 of a
+    # total of 3, and both managers hold pins, so "pinned managers hold exactly their pins" leaves
+    # two AA customers nowhere to go
+    customers = [("C0", "AA", 1.0), ("C1", "B", 1.0), ("C2", "AA", 1.0), ("C3", "D", 1.0),
+                 ("C4", "AA", 1.0), ("C5", "AA", 1.0)]  # fmt: skip
+    pins = [("C0", "M0"), ("C1", "M0"), ("C2", "M1"), ("C3", "M0")]
+    result = solve(*frames(customers, [("M0", 0.5), ("M1", 0.5)], [], pins))
+    owners = dict(result.rows.select("customer_id", "manager_id").iter_rows())
+    assert all(owners[c] == m for c, m in pins)
+    aa = [owners[c] for c, grade, _ in customers if grade == "AA"]
+    assert sorted(aa) == ["M0", "M0", "M1", "M1"]  # the AA grade stays balanced, 2 and 2
+    totals = result.targets.filter(pl.col("grade") == "all")
+    assert totals.get_column("balance_relaxed").to_list() == [True, True]
+    assert totals.get_column("most_accounts").to_list() == [6, 6]

@@ -21,6 +21,7 @@ from pipelines.execution import (
     log_exception,
     report_stale_months,
 )
+from pipelines.freshness.current import pipeline_version
 from pipelines.freshness.drift import ConfigDrift
 from pipelines.publication.export import ExportError
 from pipelines.transforms.docs import DocsFailed
@@ -36,12 +37,15 @@ def _month(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accounts", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's and dbt's logs")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {pipeline_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="load new landing files, compute the current month, check and publish"
     )
     run.add_argument("--month", type=_month, help="compute this month instead of the current one")
+    run.add_argument(
+        "--force", action="store_true", help="compute even when nothing is new since the latest publication"
+    )
     backfill = commands.add_parser(
         "backfill", help="load new files, then compute a month range in one run, in month order, and publish"
     )
@@ -108,15 +112,6 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rebuild the HTML report of the published file")
     report.add_argument("--out", type=Path, help="default: report.html beside the published file")
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("account-management-pipeline")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed)"
 
 
 def export(args: argparse.Namespace) -> int:
@@ -201,12 +196,20 @@ def _months_to_compute(args: argparse.Namespace) -> list[tuple[str, str]]:
 def refresh(args: argparse.Namespace) -> int:
     """run and backfill: load, compute, check, publish."""
     from pipelines.core.months import months_between
+    from pipelines.freshness.current import nothing_new
     from pipelines.freshness.drift import config_drift, refuse_drift
     from pipelines.publication.assets import ALLOW_DRIFT_TAG, RESTATE_STUDY_TAG
     from pipelines.publication.summary import summary
 
     started = time.perf_counter()
     settings = load_config()  # a bad config fails here, before anything runs
+    if args.command == "run" and not (args.month or args.force):
+        reason = nothing_new(paths.warehouse_path(), paths.published_path(), paths.landing_dir(), settings)
+        if reason:
+            print(reason)
+            report_stale_months()
+            print(f"done in {time.perf_counter() - started:.1f} s")
+            return 0
     ingest(args.verbose)
     ranges = _months_to_compute(args)
     if not ranges:

@@ -14,7 +14,7 @@ from pipelines.ingest.assets import INGEST_GROUP
 
 INGEST_JOB = "ingest_landing_files"
 MONTHLY_JOB = "monthly_snapshot"
-PLAN_JOB = "module_plan"
+PLAN_JOB = "plan_modules"  # not the asset's name: a job and an op may not share one
 
 ingest_job = define_asset_job(
     INGEST_JOB,

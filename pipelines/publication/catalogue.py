@@ -35,6 +35,8 @@ PUBLICATIONS_COLUMNS = {
     "as the customer arrives.",
     "orphan_rows": "Held rows waiting longer than the configured number of days "
     "(`ingest.orphan_after_days`); still kept.",
+    "pipeline_version": "The version of the pipeline that computed the publication; a nightly run "
+    "with nothing new recomputes when it changes.",
 }
 _AUDIT_TABLES = {
     "ingest_log": (

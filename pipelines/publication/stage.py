@@ -20,6 +20,7 @@ import duckdb
 
 from pipelines.core.config import Settings, config_fingerprint
 from pipelines.core.failpoints import failpoint
+from pipelines.freshness.current import pipeline_version
 from pipelines.freshness.stale import stale_months_in
 from pipelines.publication.bi import create_bi_views
 from pipelines.publication.catalogue import (
@@ -136,7 +137,8 @@ PUBLICATIONS_DDL = (
     "publication_id BIGINT, published_at TIMESTAMP, run_id VARCHAR, months_refreshed VARCHAR[], "
     "as_of_dates DATE[], latest_as_of_date DATE, input_files VARCHAR[], row_counts VARCHAR, "
     "checks_passed VARCHAR[], stale_months VARCHAR[], config VARCHAR, config_hash VARCHAR, "
-    "config_drift VARCHAR[], data_issues BIGINT, held_rows BIGINT, orphan_rows BIGINT"
+    "config_drift VARCHAR[], data_issues BIGINT, held_rows BIGINT, orphan_rows BIGINT, "
+    "pipeline_version VARCHAR"
 )
 
 
@@ -177,7 +179,7 @@ def _append_publication(
     config, config_hash = config_fingerprint(publication.settings)
     (orphans,) = con.execute("SELECT count(*) FILTER (WHERE orphan) FROM pub.audit.held_rows").fetchone()
     con.execute(
-        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pub.main.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, [], ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             publication_id,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
@@ -194,6 +196,7 @@ def _append_publication(
             row_counts.get("audit.data_issues", 0),
             row_counts.get("audit.held_rows", 0),
             orphans,
+            pipeline_version(),
         ],
     )
     con.execute(f"COMMENT ON TABLE pub.main.publications IS {quote(PUBLICATIONS_DESCRIPTION)}")

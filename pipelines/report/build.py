@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,8 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from pipelines.core import paths
+from pipelines.core.config import load_config
 from pipelines.core.vocabulary import (
     CLASSES,
     DRIVER_LABELS,
@@ -61,11 +64,6 @@ CHART_IDS = FIGURE_IDS + TABLE_IDS
 
 NO_DATA = "No data for this publication."
 EARLY_WARNING_ROWS_PER_MANAGER = 10
-
-# The contact-driver thresholds the method uses when the publication's config does not say.
-DEFAULT_DISSATISFIER_LIFT = 1.25
-DEFAULT_SATISFIER_LIFT = 0.80
-DEFAULT_WINDOW_MONTHS = 12
 
 DEFECTOR = SEGMENTS[-1]  # the segment of the customers who stopped buying
 
@@ -158,17 +156,20 @@ def config_from_json(text: str | None) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+@cache
+def method_defaults() -> dict:
+    """The packaged default configuration, for a publication that does not record its own."""
+    return load_config(paths.DEFAULT_CONFIG_PATH).model_dump(mode="json")
+
+
 def window_months(config: dict) -> int:
-    return int(config.get("revenue_window_months") or DEFAULT_WINDOW_MONTHS)
+    return int(config.get("revenue_window_months") or method_defaults()["revenue_window_months"])
 
 
 def driver_bands(config: dict) -> tuple[float, float]:
     """(dissatisfier lift, satisfier lift): the lifts above and below which a contact is labelled."""
-    drivers = config.get("contact_drivers") or {}
-    return (
-        float(drivers.get("dissatisfier_lift", DEFAULT_DISSATISFIER_LIFT)),
-        float(drivers.get("satisfier_lift", DEFAULT_SATISFIER_LIFT)),
-    )
+    drivers = config.get("contact_drivers") or method_defaults()["contact_drivers"]
+    return float(drivers["dissatisfier_lift"]), float(drivers["satisfier_lift"])
 
 
 def worth_matrix_cells(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

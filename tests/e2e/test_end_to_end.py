@@ -1,7 +1,9 @@
 """The nightly job end to end on the bundled sample: real ingestion, real dbt, real Dagster
 materialisations, a real published DuckDB file (SPEC §12, §13)."""
 
+import contextlib
 import csv
+import io
 import json
 import re
 import zipfile
@@ -32,15 +34,18 @@ DISSATISFIER_CODES = {
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    """Run `accounts run` twice on the sample; return the published file and both snapshots."""
+    """`accounts run` on the sample, again with nothing new (skipped), then forced; return the
+    published file, the first run's tables and what the skipped run printed."""
     warehouse = tmp_path_factory.mktemp("warehouse")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ACCOUNTS_LANDING_DIR", str(SAMPLE_LANDING))
         mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(warehouse))
         assert main(["run"]) == 0
         first = _snapshot(warehouse / "accounts.duckdb")
-        assert main(["run"]) == 0  # same inputs again
-    return warehouse / "accounts.duckdb", first
+        with contextlib.redirect_stdout(io.StringIO()) as nightly:
+            assert main(["run"]) == 0  # nothing new: nothing computed
+        assert main(["run", "--force"]) == 0  # the same inputs, computed again
+    return warehouse / "accounts.duckdb", first, nightly.getvalue()
 
 
 def _snapshot(path) -> dict[str, list]:
@@ -128,8 +133,14 @@ def test_every_graded_customer_has_one_manager_and_modules_are_balanced(con):
     assert 0 < utilisation[0] <= utilisation[1]
 
 
+def test_a_nightly_run_with_nothing_new_computes_nothing(published):
+    said = published[2]
+    assert said.startswith("nothing new since publication 1 (as of 2026-10-31): no new landing file"), said
+    assert "computing" not in said and "loading" not in said
+
+
 def test_rerun_with_the_same_inputs_loads_nothing_and_gives_identical_tables(published, con):
-    path, first = published
+    path, first, _ = published
     assert _snapshot(path) == first
     statuses = con.execute("SELECT status, count(*) FROM audit.ingest_log GROUP BY 1 ORDER BY 1").fetchall()
     seen = dict(statuses)

@@ -1,0 +1,82 @@
+"""A nightly run with nothing new computes nothing (pipelines/freshness/current.py), and every
+kind of news makes it compute."""
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from pipelines.core.config import config_fingerprint, load_config
+from pipelines.freshness.current import nothing_new, pipeline_version
+from pipelines.ingest.datasets import BOOKKEEPING_DDL
+from pipelines.ingest.landing import file_sha256
+
+PUBLISHED_AT = dt.datetime(2026, 11, 1, 3, 0)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    """A landing folder with one loaded revenue file, a warehouse that loaded it before the
+    publication, and a published file computed with today's configuration and version."""
+    landing, settings = tmp_path / "landing", load_config()
+    (landing / "revenue").mkdir(parents=True)
+    delivered = landing / "revenue" / "2026-10-31.csv"
+    delivered.write_text("transaction_id,customer_id,transaction_date,amount\nT1,C1,2026-10-31,10\n")
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute(BOOKKEEPING_DDL)
+    con.execute("CREATE TABLE raw.revenue AS SELECT DATE '2026-10-31' AS transaction_date")
+    _log(con, "revenue/2026-10-31.csv", file_sha256(delivered), PUBLISHED_AT - dt.timedelta(hours=1))
+    con.close()
+    published = tmp_path / "accounts.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute(
+        "CREATE TABLE publications AS SELECT 1 AS publication_id, ?::TIMESTAMP AS published_at, "
+        "DATE '2026-10-31' AS latest_as_of_date, ? AS config_hash, ? AS pipeline_version",
+        [PUBLISHED_AT, config_fingerprint(settings)[1], pipeline_version()],
+    )
+    con.close()
+    return {"warehouse": warehouse, "published": published, "landing": landing, "settings": settings}
+
+
+def _log(con, source_file, sha, finished_at):
+    con.execute(
+        "INSERT INTO raw.ingest_log VALUES ('revenue', ?, ?, 1, 'loaded', 1, 1, 0, 0, NULL, ?, ?)",
+        [source_file, sha, finished_at, finished_at],
+    )
+
+
+def _nothing_new(setup, **override):
+    return nothing_new(**(setup | override))
+
+
+def test_nothing_new_says_since_which_publication(setup):
+    assert _nothing_new(setup).startswith("nothing new since publication 1 (as of 2026-10-31)")
+
+
+def test_a_new_landing_file_is_news(setup):
+    (setup["landing"] / "revenue" / "2026-11-01.csv").write_text(
+        "transaction_id,customer_id,transaction_date,amount\nT2,C1,2026-11-01,5\n"
+    )
+    assert _nothing_new(setup) is None
+
+
+def test_rows_loaded_after_the_publication_are_news(setup):
+    # loaded by a run that failed before it published
+    con = duckdb.connect(str(setup["warehouse"]))
+    _log(con, "revenue/old.csv", "another", PUBLISHED_AT + dt.timedelta(minutes=5))
+    con.close()
+    assert _nothing_new(setup) is None
+
+
+def test_another_configuration_or_pipeline_version_is_news(setup):
+    other = setup["settings"].model_copy(update={"revenue_window_months": 6})
+    assert _nothing_new(setup, settings=other) is None
+    con = duckdb.connect(str(setup["published"]))
+    con.execute("UPDATE publications SET pipeline_version = '0.0.1'")
+    con.close()
+    assert _nothing_new(setup) is None
+
+
+def test_without_a_publication_there_is_work(setup, tmp_path):
+    assert _nothing_new(setup, published=tmp_path / "none.duckdb") is None

@@ -8,11 +8,13 @@ export GX_ANALYTICS_ENABLED = false
 
 # The environment is installed from the lock file: exactly the versions the tests ran on.
 $(VENV)/.installed: pyproject.toml requirements.lock
+	@echo "setup: creating $(VENV) and installing the locked environment (about two minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.lock
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
+	@echo "setup: done ($$($(VENV)/bin/accounts --version))"
 
 setup: $(VENV)/.installed
 
@@ -20,7 +22,8 @@ setup: $(VENV)/.installed
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "chromium is not installed (apt-get install chromium): the browser tests will be skipped"
+		echo "chromium is not installed (apt-get install chromium, as root): the browser tests skip," \
+			"or fail where ACCOUNTS_REQUIRE_BROWSER=1 (CI)"
 
 # Set up, then run the nightly job on the bundled sample (data/landing -> data/warehouse).
 demo: setup

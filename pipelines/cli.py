@@ -21,7 +21,7 @@ from pipelines.execution import (
     log_exception,
     report_stale_months,
 )
-from pipelines.freshness.current import pipeline_version
+from pipelines.freshness.current import package_version
 from pipelines.freshness.drift import ConfigDrift
 from pipelines.publication.export import ExportError
 from pipelines.transforms.docs import DocsFailed
@@ -37,7 +37,7 @@ def _month(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="accounts", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's and dbt's logs")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {pipeline_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run", help="load new landing files, compute the current month, check and publish"
@@ -200,11 +200,15 @@ def refresh(args: argparse.Namespace) -> int:
     from pipelines.freshness.drift import config_drift, refuse_drift
     from pipelines.publication.assets import ALLOW_DRIFT_TAG, RESTATE_STUDY_TAG
     from pipelines.publication.summary import summary
+    from pipelines.report.build import report_path_for
 
     started = time.perf_counter()
     settings = load_config()  # a bad config fails here, before anything runs
     if args.command == "run" and not (args.month or args.force):
-        reason = nothing_new(paths.warehouse_path(), paths.published_path(), paths.landing_dir(), settings)
+        published = paths.published_path()
+        reason = nothing_new(
+            paths.warehouse_path(), published, paths.landing_dir(), settings, report_path_for(published)
+        )
         if reason:
             print(reason)
             report_stale_months()

@@ -15,10 +15,12 @@ relaxed. Targets are computed in exact fractions, so no rounding error moves a b
 
 Pins of several grades can each fit their grade and still, together, leave no balanced module
 (the pins of one manager fill floors of grades whose sum exceeds their total's ceiling). The
-solver then loosens the balance step by step, each step only where pins sit (`LOOSENINGS`):
+solver then loosens the balance step by step, each step only where pins sit
+(`_balanced_counts` in solver.py):
 the pinned managers hold exactly their pins (`balance(..., forced=pinned managers)`); where every
 manager holds pins, their totals are unbound but every grade stays within one of its target
-(`unbind_totals`); and, last, the pins alone bind (`pins_only`), which always admits an assignment.
+(`unbind_totals`), which every grade's own bounds make feasible; `pins_only`, which always admits
+an assignment, is the guarantee behind that.
 """
 
 from __future__ import annotations

@@ -1,21 +1,28 @@
 """Is the published file already what a nightly run would publish? A run with nothing new (no new
-landing file, no row loaded since the latest publication, the same configuration and pipeline
-version, the current month published) has nothing to compute: `accounts run` says so and stops
-in a second or two instead of recomputing the same tables. `accounts run --force` (or `--month`)
-computes anyway. Nothing here writes."""
+landing file, no row loaded since the latest publication, the current month published and not
+stale, the same configuration and the same code, the report written) has nothing to compute:
+`accounts run` says so and stops in a few seconds instead of recomputing the same tables.
+`accounts run --force` (or `--month`) computes anyway. Nothing here writes."""
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
+from pipelines.core import paths
 from pipelines.core.config import Settings, config_fingerprint
+from pipelines.freshness.stale import stale_months_in
 from pipelines.ingest.landing import new_landing_files
 
+# what decides the numbers: the Python package and the dbt project
+_CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".md"}
 
-def pipeline_version() -> str:
-    """The installed version of the pipeline (recorded in every publication)."""
+
+def package_version() -> str:
+    """The installed version of the pipeline (`accounts --version`)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -24,16 +31,40 @@ def pipeline_version() -> str:
         return "unknown"
 
 
-def nothing_new(warehouse: Path, published: Path, landing: Path, settings: Settings) -> str | None:
-    """A sentence saying why there is nothing to compute, or None when a run has work to do."""
-    if not (warehouse.exists() and published.exists()) or new_landing_files(warehouse, landing):
+@cache
+def pipeline_version() -> str:
+    """The package version and a digest of the code that computes the tables, recorded in every
+    publication: a developer's change to a model recomputes, though the version number stays."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for root in sorted({package, paths.DBT_PROJECT_DIR}):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES and _is_source(p, root)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{package_version()}+{digest.hexdigest()[:12]}"
+
+
+def _is_source(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return not any(part in {"target", "logs", "dbt_packages", "__pycache__"} for part in parts)
+
+
+def nothing_new(
+    warehouse: Path, published: Path, landing: Path, settings: Settings, report: Path | None = None
+) -> str | None:
+    """A sentence saying why there is nothing to compute, or None when a run has work to do.
+    `report`: the report of the publication, which a run must (re)write when it is missing."""
+    if not (warehouse.exists() and published.exists()):
         return None
+    if report is not None and (not report.exists() or report.stat().st_mtime < published.stat().st_mtime):
+        return None  # the last run published but did not write its report
     con = duckdb.connect()
     try:
+        if new_landing_files(warehouse, landing):
+            return None
         con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
         con.execute(f"ATTACH '{published}' AS pub (READ_ONLY)")
         return _nothing_new_in(con, settings)
-    except duckdb.Error:  # a file of an older layout, a table not there yet: compute
+    except duckdb.Error:  # a file of an older layout, a busy warehouse: let the run decide
         return None
     finally:
         con.close()
@@ -50,16 +81,21 @@ def _nothing_new_in(con: duckdb.DuckDBPyConnection, settings: Settings) -> str |
     (loaded_since,) = con.execute(
         "SELECT count(*) FROM wh.raw.ingest_log WHERE status = 'loaded' AND finished_at > ?", [published_at]
     ).fetchall()[0]
-    (latest_transaction,) = con.execute("SELECT max(transaction_date) FROM wh.raw.revenue").fetchall()[0]
+    # the snapshot date of the current month: the latest transaction of a customer delivered
+    (snapshot_date,) = con.execute(
+        "SELECT max(transaction_date) FROM wh.raw.revenue r "
+        "WHERE EXISTS (SELECT 1 FROM wh.raw.customers c WHERE c.customer_id = r.customer_id)"
+    ).fetchall()[0]
     up_to_date = (
         loaded_since == 0
-        and latest == latest_transaction
+        and latest == snapshot_date
         and config_hash == config_fingerprint(settings)[1]
         and version == pipeline_version()
+        and latest.strftime("%Y-%m") not in stale_months_in(con, "wh", "pub", settings)
     )
     if not up_to_date:
         return None
     return (
         f"nothing new since publication {publication_id} (as of {latest}): no new landing file, "
-        "the same configuration; `accounts run --force` recomputes anyway"
+        "the same configuration and code; `accounts run --force` recomputes anyway"
     )

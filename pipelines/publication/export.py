@@ -14,6 +14,7 @@ import duckdb
 from pipelines.publication.bi import BI_SCHEMA
 
 FORMATS = ("csv", "parquet", "xlsx")
+EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 ALL_DATES = "all"
 
 
@@ -119,6 +120,11 @@ def _default_path(published: Path, view: str, date_label: str, manager: str | No
 def _write(relation: duckdb.DuckDBPyRelation, out: Path, file_format: str, view: str) -> int:
     """Write through a temporary file, so a reader never opens half an export."""
     frame = relation.pl()  # one read of the view: a relation re-runs its query on every call
+    if file_format == "xlsx" and frame.height > EXCEL_MAX_ROWS:
+        raise ExportError(
+            f"{frame.height:,} rows do not fit an Excel worksheet ({EXCEL_MAX_ROWS:,}): narrow it with "
+            "--as-of or --manager, or export csv or parquet"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     if file_format == "csv":

@@ -67,4 +67,6 @@ def _latest_month(published: Path) -> str:
         (latest,) = con.execute("SELECT max(latest_as_of_date) FROM publications").fetchone()
     finally:
         con.close()
+    if latest is None:
+        raise DocsFailed(f"{published} holds no snapshot yet: run `accounts run` on data with revenue first")
     return latest.strftime("%Y-%m")

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from pipelines.core.config import config_fingerprint, load_config
-from pipelines.freshness.current import nothing_new, pipeline_version
+from pipelines.freshness.current import nothing_new, package_version, pipeline_version
 from pipelines.ingest.datasets import BOOKKEEPING_DDL
 from pipelines.ingest.landing import file_sha256
 
@@ -25,7 +25,10 @@ def setup(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(warehouse))
     con.execute(BOOKKEEPING_DDL)
-    con.execute("CREATE TABLE raw.revenue AS SELECT DATE '2026-10-31' AS transaction_date")
+    con.execute("CREATE TABLE raw.customers AS SELECT 'C1' AS customer_id")
+    con.execute(
+        "CREATE TABLE raw.revenue AS SELECT 'C1' AS customer_id, DATE '2026-10-31' AS transaction_date"
+    )
     _log(con, "revenue/2026-10-31.csv", file_sha256(delivered), PUBLISHED_AT - dt.timedelta(hours=1))
     con.close()
     published = tmp_path / "accounts.duckdb"
@@ -36,7 +39,10 @@ def setup(tmp_path):
         [PUBLISHED_AT, config_fingerprint(settings)[1], pipeline_version()],
     )
     con.close()
-    return {"warehouse": warehouse, "published": published, "landing": landing, "settings": settings}
+    report = tmp_path / "report.html"
+    report.write_text("the report of publication 1")
+    return {"warehouse": warehouse, "published": published, "landing": landing, "settings": settings,
+            "report": report}  # fmt: skip
 
 
 def _log(con, source_file, sha, finished_at):
@@ -76,6 +82,23 @@ def test_another_configuration_or_pipeline_version_is_news(setup):
     con.execute("UPDATE publications SET pipeline_version = '0.0.1'")
     con.close()
     assert _nothing_new(setup) is None
+
+
+def test_a_transaction_of_a_customer_not_delivered_yet_is_not_news(setup):
+    con = duckdb.connect(str(setup["warehouse"]))
+    con.execute("INSERT INTO raw.revenue VALUES ('C9', DATE '2026-11-02')")  # held: C9 unknown
+    con.close()
+    assert _nothing_new(setup) is not None
+
+
+def test_a_publication_whose_report_was_not_written_is_not_done(setup):
+    setup["report"].unlink()
+    assert _nothing_new(setup) is None
+
+
+def test_the_recorded_version_changes_with_the_code():
+    assert pipeline_version().startswith(package_version() + "+")
+    assert len(pipeline_version().split("+")[1]) == 12
 
 
 def test_without_a_publication_there_is_work(setup, tmp_path):

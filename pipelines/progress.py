@@ -69,10 +69,15 @@ class _Counts:
             return True
         return False
 
-    def line(self) -> str:
-        checks = f", checks {self.checks_done}/{self.checks_planned}" if self.checks_planned else ""
+    def checks(self) -> str:
+        if not self.checks_planned:
+            return ""
         failed = f" ({self.checks_failed} failed)" if self.checks_failed else ""
-        return f"assets {self.assets_done}/{self.assets_planned}{checks}{failed}"
+        return f"checks {self.checks_done}/{self.checks_planned}{failed}"
+
+    def line(self) -> str:
+        checks = self.checks()
+        return f"assets {self.assets_done}/{self.assets_planned}" + (f", {checks}" if checks else "")
 
 
 class RunProgress:
@@ -154,7 +159,7 @@ class RunProgress:
                 description=f"{self._title}: {counts.stage}",
                 total=counts.assets_planned or None,
                 completed=counts.assets_done,
-                note=counts.line().split(", ", 1)[1] if counts.checks_planned else "",
+                note=counts.checks(),
             )
 
     def _print(self, text: str) -> None:

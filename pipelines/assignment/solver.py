@@ -276,14 +276,14 @@ def _balanced_counts(
 ) -> tuple[Balance, np.ndarray]:
     """The bounds the counts met and the counts: the balance of SPEC 6.2, loosened only where pins
     leave it no solution (see pipelines/assignment/balance.py): the pinned managers hold exactly
-    their pins; failing that (every manager holds pins) their totals are unbound; last, only the
-    pins bind, which is always feasible."""
+    their pins; failing that (every manager holds pins) their totals are unbound; last, their pins
+    alone bind them. The managers without pins keep their balance throughout."""
     holders = pinned.sum(axis=0) > 0
     candidates = (
         lambda: balance(n_g.tolist(), capacities, pinned),
         lambda: balance(n_g.tolist(), capacities, pinned, forced=frozenset(np.flatnonzero(holders).tolist())),
         lambda: unbind_totals(balance(n_g.tolist(), capacities, pinned), holders, int(n_g.sum())),
-        lambda: pins_only(balance(n_g.tolist(), capacities, pinned), n_g.tolist(), pinned),
+        lambda: pins_only(balance(n_g.tolist(), capacities, pinned), holders, n_g.tolist(), pinned),
     )
     for bounds_of in candidates[:-1]:
         bounds = bounds_of()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.assignment.balance import balance
+from pipelines.assignment.balance import balance, pins_only
 from pipelines.assignment.runner import assign_months, plan_month
 from pipelines.assignment.solver import solve
 from pipelines.core.vocabulary import GRADES
@@ -239,3 +239,16 @@ def test_pins_that_break_the_totals_of_every_manager_unbind_their_totals_not_the
     totals = result.targets.filter(pl.col("grade") == "all")
     assert totals.get_column("balance_relaxed").to_list() == [True, True]
     assert totals.get_column("most_accounts").to_list() == [6, 6]
+
+
+def test_the_last_loosening_frees_only_the_pinned_managers():
+    pinned = np.array([[2, 0, 0], [0, 0, 1]])
+    bounds = balance([3, 3], [1.0, 1.0, 1.0], pinned)
+    loose = pins_only(bounds, pinned.sum(axis=0) > 0, [3, 3], pinned)
+    assert loose.relaxed.tolist() == [True, False, True]
+    assert loose.fewest[:, [0, 2]].tolist() == [[2, 0], [0, 1]]
+    assert loose.most[:, [0, 2]].tolist() == [[3, 3], [3, 3]]
+    # the manager without pins keeps every bound
+    assert loose.fewest[:, 1].tolist() == bounds.fewest[:, 1].tolist()
+    assert loose.most[:, 1].tolist() == bounds.most[:, 1].tolist()
+    assert (loose.fewest_total[1], loose.most_total[1]) == (bounds.fewest_total[1], bounds.most_total[1])

@@ -58,7 +58,7 @@ lint: setup
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet '.[dev]'
+	.lock-venv/bin/pip install --quiet '.[dev,spark]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^account-management-pipeline' > requirements.lock
 	rm -rf .lock-venv
 

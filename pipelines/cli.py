@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipelines.core import paths
 from pipelines.core.config import ConfigError, load_config
+from pipelines.core.engine import EngineError, engine
 from pipelines.core.months import MonthError, parse_month
 from pipelines.execution import (
     PipelineFailed,
@@ -204,6 +205,7 @@ def refresh(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     settings = load_config()  # a bad config fails here, before anything runs
+    engine()  # so does an engine this environment cannot run
     if args.command == "run" and not (args.month or args.force):
         published = paths.published_path()
         reason = nothing_new(
@@ -264,7 +266,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in COMMANDS:
             return COMMANDS[args.command](args)
         return refresh(args)
-    except (ConfigError, PipelineFailed, ConfigDrift, MonthError, ExportError, DocsFailed) as exc:
+    except (
+        ConfigError,
+        EngineError,
+        PipelineFailed,
+        ConfigDrift,
+        MonthError,
+        ExportError,
+        DocsFailed,
+    ) as exc:
         print(f"accounts {args.command}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: a short message here, the traceback in the log

@@ -10,15 +10,24 @@ from dagster import ConfigurableResource
 
 from pipelines.core import paths
 from pipelines.core.config import Settings, load_config
+from pipelines.core.engine import Engine, engine, spark_dir
 
 
 class WarehouseResource(ConfigurableResource):
     """Where the pipeline reads and writes. Empty fields fall back to the environment variables
-    `ACCOUNTS_LANDING_DIR`, `ACCOUNTS_WAREHOUSE_DIR`, `ACCOUNTS_CONFIG`, read at run time."""
+    `ACCOUNTS_LANDING_DIR`, `ACCOUNTS_WAREHOUSE_DIR`, `ACCOUNTS_CONFIG`, `ACCOUNTS_ENGINE`, read
+    at run time."""
 
     landing_dir: str = ""
     warehouse_dir: str = ""
     config_path: str = ""
+
+    def engine(self) -> Engine:
+        """The engine dbt's models run on (`ACCOUNTS_ENGINE`, pipelines/core/engine.py)."""
+        return engine()
+
+    def spark_dir(self) -> Path:
+        return spark_dir(self.directory())
 
     def landing(self) -> Path:
         return Path(self.landing_dir).resolve() if self.landing_dir else paths.landing_dir()
@@ -54,7 +63,11 @@ class WarehouseResource(ConfigurableResource):
         """The environment a dbt subprocess started inside this block inherits: the warehouse path
         its profile reads, plus `extra`. Restored on exit, so nothing leaks into later steps."""
         self.directory().mkdir(parents=True, exist_ok=True)
-        values = {"ACCOUNTS_WAREHOUSE_PATH": str(self.warehouse_path()), **extra}
+        values = {
+            "ACCOUNTS_WAREHOUSE_PATH": str(self.warehouse_path()),
+            "ACCOUNTS_SPARK_DIR": str(self.spark_dir()),
+            **extra,
+        }
         saved = {name: os.environ.get(name) for name in values}
         os.environ.update(values)
         try:

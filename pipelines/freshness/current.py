@@ -14,6 +14,7 @@ import duckdb
 
 from pipelines.core import paths
 from pipelines.core.config import Settings, config_fingerprint
+from pipelines.core.engine import engine
 from pipelines.freshness.stale import stale_months_in
 from pipelines.ingest.landing import new_landing_files
 
@@ -31,10 +32,16 @@ def package_version() -> str:
         return "unknown"
 
 
-@cache
 def pipeline_version() -> str:
     """The package version and a digest of the code that computes the tables, recorded in every
-    publication: a developer's change to a model recomputes, though the version number stays."""
+    publication: a developer's change to a model recomputes, though the version number stays. The
+    Spark engine adds `.spark`: switching engines recomputes too."""
+    on = engine()
+    return _code_version() + ("" if on == "duckdb" else f".{on}")
+
+
+@cache
+def _code_version() -> str:
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
     for root in sorted({package, paths.DBT_PROJECT_DIR}):

@@ -2,7 +2,9 @@
 
 Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Python module
 assignment sits between them: worth, economics and loyalty -> assignment -> modules and risk.
-Each runs one `dbt build` (models and their tests) for the run's whole month range.
+Each runs one `dbt build` (models and their tests) for the run's whole month range, on the
+engine the warehouse resource names (DuckDB, or Spark around which pipelines/transforms/spark.py
+moves the sources and the marts).
 """
 
 import os
@@ -22,7 +24,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.core.failpoints import after_first
 from pipelines.partitions import month_range
 from pipelines.resources import WarehouseResource
-from pipelines.transforms.project import PARTIAL_PARSE_FILE, dbt_project, variables
+from pipelines.transforms import spark
+from pipelines.transforms.project import (
+    PARTIAL_PARSE_FILE,
+    dbt_project,
+    mart_tables_of_group,
+    source_tables,
+    variables,
+)
 
 AFTER_ASSIGNMENT = "tag:after_assignment"
 ASSIGNMENT_HISTORY_KEY = AssetKey("module_assignment_history")
@@ -46,17 +55,29 @@ class AccountsDbtTranslator(DagsterDbtTranslator):
 translator = AccountsDbtTranslator()
 
 
-def build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
+def build(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, after_assignment: bool
+) -> Iterator[Any]:
     """One `dbt build` (models and their tests) for the run's whole month range."""
     month_from, month_to = month_range(context.partition_key_range)
-    context.log.info(f"dbt build for months {month_from}..{month_to}")
-    cache = partial_parse_cache(warehouse, context.op.name)
+    engine = warehouse.engine()
+    context.log.info(f"dbt build for months {month_from}..{month_to} on {engine}")
+    cache = partial_parse_cache(warehouse, f"{context.op.name}.{engine}")
     reuse = {"DBT_PARTIAL_PARSE_FILE_PATH": str(cache)} if cache.exists() else {}
+    target = []
+    if engine == "spark":
+        with warehouse.connect(read_only=True) as con:
+            exported = spark.export_sources(con, warehouse.spark_dir(), source_tables())
+        reuse[spark.SOURCES_ENV] = ",".join(exported)
+        target = ["--target", "spark"]
     # The months travel as environment variables: new vars would cost dbt a full re-parse.
     with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to, **reuse):
-        invocation = dbt.cli(["build", "--vars", variables(warehouse.settings())], context=context)
+        invocation = dbt.cli(["build", *target, "--vars", variables(warehouse.settings())], context=context)
     yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
     keep_partial_parse(invocation.target_path / PARTIAL_PARSE_FILE, cache)
+    if engine == "spark":
+        with warehouse.connect() as con:
+            spark.import_marts(con, warehouse.spark_dir(), mart_tables_of_group(after_assignment))
 
 
 def partial_parse_cache(warehouse: WarehouseResource, group: str) -> Path:
@@ -94,7 +115,7 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         dagster_dbt_translator=translator,
     )
     def worth_and_loyalty(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        yield from build(context, dbt, warehouse)
+        yield from build(context, dbt, warehouse, after_assignment=False)
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -106,6 +127,6 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         dagster_dbt_translator=translator,
     )
     def modules_and_risk(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        yield from build(context, dbt, warehouse)
+        yield from build(context, dbt, warehouse, after_assignment=True)
 
     return worth_and_loyalty, modules_and_risk

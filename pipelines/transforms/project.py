@@ -93,6 +93,20 @@ def mart_tables() -> list[str]:
     return sorted(node["alias"] or node["name"] for node in _marts())
 
 
+def mart_tables_of_group(after_assignment: bool) -> list[str]:
+    """The marts one dbt group builds: those tagged `after_assignment`, or the others."""
+    return sorted(
+        node["alias"] or node["name"]
+        for node in _marts()
+        if ("after_assignment" in node.get("tags", [])) == after_assignment
+    )
+
+
+def source_tables() -> list[tuple[str, str]]:
+    """(schema, table) of every source the dbt project reads."""
+    return sorted((s["schema"], s["identifier"]) for s in _manifest()["sources"].values())
+
+
 def descriptions() -> dict[str, tuple[str, dict[str, str]]]:
     """Table -> (description, {column: description}) of every mart, from the dbt docs."""
     return {

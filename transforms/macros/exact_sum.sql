@@ -2,5 +2,21 @@
     summing floats in another order changes the last bits, and reruns must give identical tables
     (SPEC §13). Summed as DECIMAL(38, 9) (exact), returned as DOUBLE. -#}
 {% macro exact_sum(expression) -%}
+    {{ return(adapter.dispatch('exact_sum')(expression)) }}
+{%- endmacro %}
+
+{% macro default__exact_sum(expression) -%}
     sum(({{ expression }})::decimal(38, 9))::double
+{%- endmacro %}
+
+{#- Spark's double -> decimal cast rounds the shortest decimal form of the double, DuckDB's rounds
+    x * 1e9 (a double) half away from zero: the same steps here, summed as whole billionths
+    (exact). Then DuckDB's decimal -> double: the billionths as a double / 1e9 while they fit a
+    double exactly (|n| <= 2^53), else whole part + (remainder as a double) / 1e9. -#}
+{% macro spark__exact_sum(expression) -%}
+    {%- set n = 'sum(cast(cast(round(cast((' ~ expression ~ ') as double) * 1e9D, 0) as bigint) as decimal(38, 0)))' -%}
+    (case
+        when abs({{ n }}) <= 9007199254740992 then cast({{ n }} as double) / 1e9D
+        else cast({{ n }} div 1000000000 as double) + cast({{ n }} % 1000000000 as double) / 1e9D
+    end)
 {%- endmacro %}

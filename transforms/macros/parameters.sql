@@ -28,7 +28,7 @@
 {% macro best_in_class_statistic(revenue_per_employee) -%}
     {%- set statistic = var('bic_statistic') -%}
     {%- if statistic == 'quantile' -%}
-        quantile_cont({{ revenue_per_employee }}, {{ var('bic_quantile') | float }})
+        {{ quantile_cont_sql(revenue_per_employee, var('bic_quantile') | float) }}
     {%- elif statistic == 'max' -%}
         max({{ revenue_per_employee }})
     {%- else -%}

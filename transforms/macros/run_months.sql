@@ -21,9 +21,28 @@
 {#- pre-hook of every mart: before appending the run's snapshots, delete the rows whose as_of
     month lies in the run's range, so re-running a month replaces exactly that month. -#}
 {% macro delete_months_in_range() -%}
+    {{ return(adapter.dispatch('delete_months_in_range')()) }}
+{%- endmacro %}
+
+{% macro default__delete_months_in_range() -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where date_trunc('month', as_of_date)::date
               between {{ run_month_from_sql() }} and {{ run_month_to_sql() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark's Parquet tables have no DELETE: the marts are partitioned by as_of_date, and the
+    partitions whose month lies in the run's range are dropped (data files included). The hook
+    runs them itself and leaves no statement for dbt. -#}
+{% macro spark__delete_months_in_range() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set dates = run_query(
+            "select distinct cast(as_of_date as string) from " ~ this
+            ~ " where cast(date_trunc('month', as_of_date) as date) between "
+            ~ run_month_from_sql() ~ " and " ~ run_month_to_sql()) -%}
+        {%- for row in dates.rows -%}
+            {%- do run_query("alter table " ~ this ~ " drop if exists partition (as_of_date = '" ~ row[0] ~ "')") -%}
+        {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -23,7 +23,7 @@ bounds as (
 
 months as (
     select
-        unnest(generate_series(first_month, last_month, interval 1 month))::date as as_of_month,
+        {{ month_series('first_month', 'last_month') }} as as_of_month,
         first_transaction_month,
         latest_transaction_month,
         latest_transaction_date

@@ -6,8 +6,8 @@
 {%- set window = var('revenue_window_months') | int %}
 with delivered as (
     select
-        exists (select 1 from {{ ref('stg_contacts') }}) as contacts,
-        exists (select 1 from {{ ref('stg_referrals') }}) as referrals
+        {{ relation_has_rows(ref('stg_contacts')) }} as contacts,
+        {{ relation_has_rows(ref('stg_referrals')) }} as referrals
 ),
 
 customers as (
@@ -54,13 +54,13 @@ measured as (
 )
 
 {%- set texts = {
-    'recency': "printf('%d days since the last purchase, %.1f times the usual gap of %.0f days', days_since_last_purchase, recency, median_gap_days)",
-    'revenue_trend': "printf('revenue %+.0f%% against the prior window', 100 * (revenue_trend - 1))",
-    'product_penetration': "printf('%d product line(s) bought in the window', product_lines_12m)",
-    'share_of_potential': "printf('%.0f%% of the potential revenue', 100 * share_of_potential)",
-    'contact_sentiment': "printf('%d of %d contacts with a satisfier or dissatisfier reason were dissatisfiers', dissatisfier_contacts_12m, dissatisfier_contacts_12m + satisfier_contacts_12m)",
-    'contact_coverage': "printf('%d contacts against %.0f planned for grade %s', contacts_12m, planned_contacts, grade)",
-    'referrals': "case when referrals_12m = 0 then 'no referral in the window' else printf('%d referral(s) in the window', referrals_12m) end",
+    'recency': printf_sql("'%d days since the last purchase, %.1f times the usual gap of %.0f days'", ['days_since_last_purchase', 'recency', 'median_gap_days']),
+    'revenue_trend': printf_sql("'revenue %+.0f%% against the prior window'", ['100 * (revenue_trend - 1)']),
+    'product_penetration': printf_sql("'%d product line(s) bought in the window'", ['product_lines_12m']),
+    'share_of_potential': printf_sql("'%.0f%% of the potential revenue'", ['100 * share_of_potential']),
+    'contact_sentiment': printf_sql("'%d of %d contacts with a satisfier or dissatisfier reason were dissatisfiers'", ['dissatisfier_contacts_12m', 'dissatisfier_contacts_12m + satisfier_contacts_12m']),
+    'contact_coverage': printf_sql("'%d contacts against %.0f planned for grade %s'", ['contacts_12m', 'planned_contacts', 'grade']),
+    'referrals': "case when referrals_12m = 0 then 'no referral in the window' else " ~ printf_sql("'%d referral(s) in the window'", ['referrals_12m']) ~ " end",
 } %}
 {%- for component in var('health_component_names') %}
 select

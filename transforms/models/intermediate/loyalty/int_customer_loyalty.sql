@@ -13,10 +13,13 @@ with measures as (
     select
         u.grading_date, u.customer_id, u.customer_name, u.customer_type, u.region, u.grade,
         u.potential_revenue,
-        p.* exclude (grading_date, customer_id),
-        l.* exclude (grading_date, customer_id),
-        c.* exclude (grading_date, customer_id),
-        r.* exclude (grading_date, customer_id)
+        p.revenue_12m, p.revenue_prev_12m, p.margin_12m, p.margin_prev_12m,
+        p.purchase_occasions_12m, p.purchase_occasions_24m, p.median_gap_days,
+        p.last_purchase_date, p.days_since_last_purchase,
+        l.product_lines_12m, l.product_lines_total, l.second_product_date, l.third_product_date,
+        c.contacts_12m, c.dissatisfier_contacts_recent, c.dissatisfier_contacts_12m,
+        c.satisfier_contacts_12m, c.contact_persons_12m,
+        r.referrals_12m, r.referrals_converted_12m
     from {{ ref('int_customer_grading') }} as u
     inner join {{ ref('int_customer_purchases') }} as p using (grading_date, customer_id)
     inner join {{ ref('int_customer_product_lines') }} as l using (grading_date, customer_id)
@@ -63,13 +66,13 @@ select
     grade,
     segment,
     -- the rules that hold, in the vocabulary's order (empty unless At-risk)
+    {%- set reason_lists = [] %}
+    {%- for reason in var('risk_reasons') %}
+        {%- do reason_lists.append('case when rule_' ~ reason ~ ' then ' ~ string_list(reason) ~ ' else ' ~ empty_list('varchar') ~ ' end') %}
+    {%- endfor %}
     case when segment = 'At-risk' then
-        list_concat(
-        {%- for reason in var('risk_reasons') %}
-            case when rule_{{ reason }} then ['{{ reason }}'] else []::varchar[] end{{ ',' if not loop.last }}
-        {%- endfor %}
-        )
-    else []::varchar[] end as risk_reasons,
+        {{ list_concat_sql(reason_lists) }}
+    else {{ empty_list('varchar') }} end as risk_reasons,
     revenue_12m,
     revenue_prev_12m,
     revenue_12m - revenue_prev_12m as dollar_volume_change,

@@ -14,7 +14,10 @@ line_firsts as (
         customer_id,
         product_line,
         first_day,
-        row_number() over (partition by customer_id order by first_day, product_line) as line_number
+        -- nulls last as DuckDB's default (Spark's is nulls first)
+        row_number() over (
+            partition by customer_id order by first_day nulls last, product_line nulls last
+        ) as line_number
     from (
         select customer_id, product_line, min(transaction_date) as first_day
         from {{ ref('stg_revenue') }}

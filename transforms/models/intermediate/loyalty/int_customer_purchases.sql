@@ -2,7 +2,7 @@
 -- trailing window (G - window, G] and the prior one, purchase occasions, the median gap between
 -- them and the last purchase. A purchase is a revenue row with amount > 0: occasions and the last
 -- purchase count purchases only; revenue and margin sums include credit notes.
-with revenue_days as materialized (
+with revenue_days as {{ cte_materialized() }} (
     -- one row per customer and day: net amount and margin, whether the day holds a purchase;
     -- read by the windows and by the last purchase, so computed once
     select
@@ -27,7 +27,7 @@ windowed as (
         count(*) filter (where r.purchased and r.day > d.window_start) as purchase_occasions_12m,
         count(*) filter (where r.purchased) as purchase_occasions_24m,
         -- the purchase days of both windows in order, for the gaps between them
-        list_sort(list(r.day) filter (where r.purchased)) as purchase_days_24m
+        {{ sorted_day_list('r.day', 'r.purchased') }} as purchase_days_24m
     from {{ ref('int_grading_dates') }} as d
     inner join revenue_days as r
         on r.day > d.prior_window_start and r.day <= d.grading_date
@@ -41,19 +41,15 @@ median_gaps as (
     select
         grading_date,
         customer_id,
-        list_median(list_transform(
-            range(1, len(purchase_days_24m)),
-            lambda i: (purchase_days_24m[i + 1] - purchase_days_24m[i])::double
-        )) as median_gap
+        {{ median_gap_days('purchase_days_24m') }} as median_gap
     from windowed
-    where len(purchase_days_24m) >= 2
+    where {{ list_length('purchase_days_24m') }} >= 2
 ),
 
 last_purchases as (
     select u.grading_date, u.customer_id, p.day as last_purchase_date
     from {{ ref('int_customer_grading') }} as u
-    asof left join (select customer_id, day from revenue_days where purchased) as p
-        on p.customer_id = u.customer_id and u.grading_date >= p.day
+    {{ asof_left_join(ref('int_customer_grading'), 'u', '(select customer_id, day from revenue_days where purchased)', 'p', 'customer_id', 'grading_date', 'day') }}
 )
 
 select
@@ -68,7 +64,7 @@ select
     -- a rhythm needs at least three purchase occasions
     case when coalesce(w.purchase_occasions_24m, 0) >= 3 then mg.median_gap end as median_gap_days,
     lp.last_purchase_date,
-    (u.grading_date - lp.last_purchase_date)::integer as days_since_last_purchase
+    {{ days_between('u.grading_date', 'lp.last_purchase_date') }}::integer as days_since_last_purchase
 from {{ ref('int_customer_grading') }} as u
 left join windowed as w using (grading_date, customer_id)
 left join median_gaps as mg using (grading_date, customer_id)

@@ -14,10 +14,10 @@ with history as (
     from {{ history }}
 {%- else %}
     select
-        null::date as as_of_date, null::varchar as customer_id, null::varchar as grade,
-        null::decimal(18, 2) as actual_revenue, null::varchar as manager_id,
-        null::varchar as previous_manager_id, null::boolean as pinned, null::boolean as moved,
-        null::varchar as move_reason
+        null::date as as_of_date, null::string as customer_id, null::string as grade,
+        null::decimal(18, 2) as actual_revenue, null::string as manager_id,
+        null::string as previous_manager_id, null::boolean as pinned, null::boolean as moved,
+        null::string as move_reason
     where false
 {%- endif %}
 )

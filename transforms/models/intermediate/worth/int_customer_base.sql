@@ -25,8 +25,7 @@ window_revenue as (
 with_employees as (
     select u.*, e.employees
     from universe as u
-    asof left join {{ ref('stg_employee_counts') }} as e
-        on e.customer_id = u.customer_id and u.grading_date >= e.as_of_date
+    {{ asof_left_join('universe', 'u', ref('stg_employee_counts'), 'e', 'customer_id', 'grading_date', 'as_of_date') }}
 )
 
 select

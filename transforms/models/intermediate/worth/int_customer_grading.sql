@@ -31,7 +31,7 @@ ranked as (
         grading_date,
         customer_id,
         cume_dist() over (
-            partition by grading_date order by incremental_revenue desc
+            partition by grading_date order by incremental_revenue desc nulls last
         ) as incremental_top_share
     from with_incremental
     where employees is not null
@@ -47,7 +47,8 @@ classed as (
             else {{ incremental_class('r.incremental_top_share') }}
         end as incremental_class
     from with_incremental as w
-    left join ranked as r using (grading_date, customer_id)
+    -- not USING: Spark would move the keys to the front of w.*
+    left join ranked as r on r.grading_date = w.grading_date and r.customer_id = w.customer_id
 )
 
 select

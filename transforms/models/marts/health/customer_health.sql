@@ -18,8 +18,8 @@ scored as (
         {%- for component in components %}
         max(score) filter (where component = '{{ component }}') as {{ component }}_score,
         {%- endfor %}
-        list(detail order by weight * (100 - score) desc, component_order)
-            filter (where score < 100 and weight > 0) as pulling_down
+        {{ ordered_list('detail', [('weight * (100 - score)', 'desc'), ('component_order', 'asc')],
+            'score < 100 and weight > 0') }} as pulling_down
     from components
     group by all
 ),
@@ -31,7 +31,7 @@ history as (
     from {{ this }}
     where date_trunc('month', as_of_date)::date = ({{ run_month_from_sql() }} - interval 1 month)::date
     {%- else %}
-    select null::date as as_of_date, null::varchar as customer_id, null::double as health_score
+    select null::date as as_of_date, null::string as customer_id, null::double as health_score
     where false
     {%- endif %}
 ),
@@ -40,8 +40,8 @@ previous as (
     select
         as_of_date,
         customer_id,
-        lag(health_score) over (partition by customer_id order by as_of_date) as previous_score,
-        lag(as_of_date) over (partition by customer_id order by as_of_date) as previous_date
+        lag(health_score) over (partition by customer_id order by as_of_date nulls last) as previous_score,
+        lag(as_of_date) over (partition by customer_id order by as_of_date nulls last) as previous_date
     from (
         select as_of_date, customer_id, health_score from scored
         union all
@@ -62,8 +62,9 @@ select
     {%- for component in components %}
     s.{{ component }}_score,
     {%- endfor %}
-    coalesce(s.pulling_down[1:3], []::varchar[]) as pulling_down,
-    array_to_string(coalesce(s.pulling_down[1:3], []::varchar[]), '; ') as pulling_down_text
+    coalesce({{ list_slice_sql('s.pulling_down', 1, 3) }}, {{ empty_list('varchar') }}) as pulling_down,
+    {{ list_join_sql('coalesce(' ~ list_slice_sql('s.pulling_down', 1, 3) ~ ', ' ~ empty_list('varchar') ~ ')', '; ') }}
+        as pulling_down_text
 from scored as s
 inner join {{ ref('int_customer_loyalty') }} as l
     on l.grading_date = s.as_of_date and l.customer_id = s.customer_id

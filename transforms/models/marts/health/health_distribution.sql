@@ -24,9 +24,9 @@ select
     ) as dimension_value,
     count(*) as customers,
     {{ exact_sum('health_score') }} / count(health_score) as mean_health_score,
-    quantile_cont(health_score, 0.25) as health_score_p25,
-    quantile_cont(health_score, 0.5) as health_score_median,
-    quantile_cont(health_score, 0.75) as health_score_p75,
+    {{ quantile_cont_sql('health_score', 0.25) }} as health_score_p25,
+    {{ quantile_cont_sql('health_score', 0.5) }} as health_score_median,
+    {{ quantile_cont_sql('health_score', 0.75) }} as health_score_p75,
     {%- for band in var('health_bands') %}
     count(*) filter (where health_band = '{{ band }}') as {{ band }}_band_customers{{ ',' if not loop.last }}
     {%- endfor %}

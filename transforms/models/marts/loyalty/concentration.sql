@@ -16,7 +16,8 @@ with active as (
 ranked as (
     select
         *,
-        row_number() over (partition by as_of_date order by revenue desc, customer_id) as revenue_rank,
+        row_number() over (partition by as_of_date order by revenue desc nulls last, customer_id nulls last)
+            as revenue_rank,
         count(*) over (partition by as_of_date) as active_customers,
         sum(revenue) over (partition by as_of_date) as total_revenue
     from active
@@ -37,9 +38,8 @@ measured as (
         count(*) filter (where total_revenue > 0 and revenue * 10 >= total_revenue)
             as customers_10pct_plus,
         coalesce(
-            list(customer_id order by revenue_rank)
-                filter (where total_revenue > 0 and revenue * 10 >= total_revenue),
-            []::varchar[]
+            {{ ordered_list('customer_id', [('revenue_rank', 'asc')], 'total_revenue > 0 and revenue * 10 >= total_revenue') }},
+            {{ empty_list('varchar') }}
         ) as customers_10pct_plus_ids,
         min(customer_id) filter (where revenue_rank = 1) as largest_customer_id
     from ranked
@@ -59,6 +59,6 @@ select
     case when m.total_revenue > 0 then m.hhi end as hhi,
     case when m.total_revenue > 0 then 10000.0 / m.hhi end as effective_customers,
     coalesce(m.customers_10pct_plus, 0) as customers_10pct_plus,
-    coalesce(m.customers_10pct_plus_ids, []::varchar[]) as customers_10pct_plus_ids
+    coalesce(m.customers_10pct_plus_ids, {{ empty_list('varchar') }}) as customers_10pct_plus_ids
 from {{ ref('int_as_of_dates') }} as d
 left join measured as m using (as_of_date)

@@ -20,7 +20,8 @@ module_customers as (
 contacts_made as (
     select a.as_of_date, a.manager_id, count(*) as contacts_made_12m
     from {{ ref('int_module_assignments') }} as a
-    inner join {{ ref('int_as_of_dates') }} as d using (as_of_date)
+    -- not USING: Spark cannot resolve d.as_of_date after it
+    inner join {{ ref('int_as_of_dates') }} as d on d.as_of_date = a.as_of_date
     inner join {{ ref('stg_contacts') }} as c
         on c.customer_id = a.customer_id and c.manager_id = a.manager_id
         and c.contact_day > d.window_start and c.contact_day <= d.as_of_date

@@ -11,7 +11,7 @@ from {{ report }} as p
 inner join {{ ref('int_as_of_dates') }} as d on d.as_of_date = p.as_of_date
 {%- else %}
 select
-    null::date as as_of_date, null::varchar as customer_id, null::varchar as manager_id,
-    null::varchar as reason, null::varchar as status
+    null::date as as_of_date, null::string as customer_id, null::string as manager_id,
+    null::string as reason, null::string as status
 where false
 {%- endif %}

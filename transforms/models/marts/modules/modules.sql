@@ -44,7 +44,7 @@ totals as (
     from {{ targets }}
     where grade = 'all'
     {%- else %}
-    select null::date as as_of_date, null::varchar as manager_id, null::double as capacity,
+    select null::date as as_of_date, null::string as manager_id, null::double as capacity,
         null::double as target_accounts, null::boolean as balance_relaxed
     where false
     {%- endif %}

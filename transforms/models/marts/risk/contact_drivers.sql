@@ -31,7 +31,7 @@ baseline as (
     group by all
 ),
 
-window_contacts as materialized (
+window_contacts as {{ cte_materialized() }} (
     select d.as_of_date, c.customer_id, c.reason_code, c.medium
     from dates as d
     inner join {{ ref('stg_contacts') }} as c

@@ -1,4 +1,4 @@
-{{ config(materialized='table', pre_hook=[], tags=['after_assignment']) }}
+{{ config(materialized='table', pre_hook=[], partition_by=none, tags=['after_assignment']) }}
 -- Backtest of the defection model (SPEC §14), rebuilt from the stored history on every run: for
 -- every snapshot D whose outcome snapshot (the same month a horizon later) is published too, the
 -- customers active at D (not Defectors), their predicted defection probability and health score
@@ -38,8 +38,9 @@ ranked as (
     -- average ranks (ties share their mean rank) for the Mann-Whitney AUC
     select
         *,
-        rank() over (partition by as_of_date order by predicted)
-            + (count(*) over (partition by as_of_date, predicted) - 1) / 2.0 as predicted_rank
+        -- as DOUBLE, as DuckDB's bigint / 2.0 (Spark's is a DECIMAL)
+        rank() over (partition by as_of_date order by predicted nulls last)
+            + (count(*) over (partition by as_of_date, predicted) - 1)::double / 2.0 as predicted_rank
     from population
 ),
 
@@ -48,7 +49,7 @@ measured as (
         as_of_date,
         any_value(outcome_date) as outcome_date,
         count(*) as customers,
-        sum(defected) as defected_customers,
+        sum(defected)::bigint as defected_customers,
         {{ exact_sum('predicted') }} / count(*) as mean_predicted,
         {{ exact_sum('(predicted - defected) * (predicted - defected)') }} / count(*) as brier_score,
         {{ exact_sum('predicted_rank * defected') }} as predicted_rank_sum,
@@ -63,8 +64,8 @@ health_ranked as (
     select
         as_of_date,
         defected,
-        rank() over (partition by as_of_date order by -health_score)
-            + (count(*) over (partition by as_of_date, health_score) - 1) / 2.0 as risk_rank
+        rank() over (partition by as_of_date order by -health_score nulls last)
+            + (count(*) over (partition by as_of_date, health_score) - 1)::double / 2.0 as risk_rank
     from population
     where health_score is not null
 ),
@@ -73,7 +74,7 @@ health_measured as (
     select
         as_of_date,
         count(*) as customers,
-        sum(defected) as defected_customers,
+        sum(defected)::bigint as defected_customers,
         {{ exact_sum('risk_rank * defected') }} as risk_rank_sum
     from health_ranked
     group by all

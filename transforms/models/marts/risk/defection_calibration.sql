@@ -1,4 +1,4 @@
-{{ config(materialized='table', pre_hook=[]) }}
+{{ config(materialized='table', pre_hook=[], partition_by=none) }}
 -- Calibration of the defection probability (SPEC §14), rebuilt from the stored history on every
 -- run: for every snapshot D whose outcome snapshot (the same month a horizon later) is published,
 -- the customers active at D grouped by loyalty segment and by decile of predicted probability:
@@ -16,8 +16,9 @@ population as (
         l.segment,
         l.defection_probability as predicted,
         (o.segment = 'Defector')::integer as defected,
-        ntile(10) over (partition by d.as_of_date order by l.defection_probability, l.customer_id)
-            as decile
+        ntile(10) over (
+            partition by d.as_of_date order by l.defection_probability nulls last, l.customer_id nulls last
+        ) as decile
     from snapshots as d
     inner join snapshots as s
         on date_trunc('month', s.as_of_date) = date_trunc('month', d.as_of_date) + interval {{ horizon }} month
@@ -29,7 +30,7 @@ grouped as (
     select as_of_date, outcome_date, 'segment' as breakdown, segment as bucket, predicted, defected
     from population
     union all
-    select as_of_date, outcome_date, 'decile' as breakdown, lpad(decile::varchar, 2, '0'), predicted, defected
+    select as_of_date, outcome_date, 'decile' as breakdown, lpad(decile::string, 2, '0'), predicted, defected
     from population
 )
 
@@ -40,7 +41,7 @@ select
     bucket,
     count(*) as customers,
     {{ exact_sum('predicted') }} / count(*) as mean_predicted,
-    sum(defected) as defected_customers,
+    sum(defected)::bigint as defected_customers,
     sum(defected)::double / count(*) as realised_defection_rate
 from grouped
 group by as_of_date, breakdown, bucket

@@ -14,10 +14,10 @@ dissatisfiers as (
     select
         a.as_of_date,
         a.customer_id,
-        list(
-            {'contact_date': c.contact_day, 'reason_code': c.reason_code}
-            order by c.contact_date desc, c.contact_id desc
-        )[1:3] as last_dissatisfier_contacts,
+        {{ list_slice_sql(ordered_list(
+            struct_pack([('contact_date', 'c.contact_day'), ('reason_code', 'c.reason_code')]),
+            [('c.contact_date', 'desc'), ('c.contact_id', 'desc')]
+        ), 1, 3) }} as last_dissatisfier_contacts,
         max(c.contact_day) as last_dissatisfier_date
     from at_risk as a
     inner join {{ ref('stg_contacts') }} as c
@@ -28,10 +28,11 @@ dissatisfiers as (
 
 select
     a.as_of_date,
-    row_number() over (
+    -- BIGINT: Spark's row_number is INT
+    (row_number() over (
         partition by a.as_of_date
-        order by a.expected_loss desc, a.revenue_12m desc, a.customer_id
-    ) as warning_rank,
+        order by a.expected_loss desc nulls last, a.revenue_12m desc nulls last, a.customer_id nulls last
+    ))::bigint as warning_rank,
     a.customer_id,
     a.customer_name,
     m.manager_id,
@@ -50,7 +51,7 @@ select
     d.last_dissatisfier_date,
     coalesce(
         d.last_dissatisfier_contacts,
-        []::struct(contact_date date, reason_code varchar)[]
+        {{ empty_list('struct(contact_date date, reason_code varchar)') }}
     ) as last_dissatisfier_contacts
 from at_risk as a
 left join dissatisfiers as d using (as_of_date, customer_id)

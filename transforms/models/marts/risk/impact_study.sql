@@ -2,7 +2,7 @@
 -- programme start date P, the baseline B is the last month end before P; every monthly snapshot
 -- from B on is compared with B, for all customers and for the cohort active at B (which removes
 -- the effect of customers acquired after B). Empty until P is configured.
-{{ config(materialized='table', pre_hook=[]) }}
+{{ config(materialized='table', pre_hook=[], partition_by=none) }}
 {%- set programme_start = var('programme_start_date') %}
 with snapshots as (
     select as_of_date, customer_id, segment, revenue_12m, expected_loss
@@ -29,10 +29,13 @@ cohort as (
 ),
 
 populations as (
-    select 'all' as population, s.* from snapshots as s
+    -- columns listed: Spark would put the USING key first in s.*
+    select 'all' as population, s.as_of_date, s.customer_id, s.segment, s.revenue_12m, s.expected_loss
+    from snapshots as s
     union all
-    select 'cohort' as population, s.* from snapshots as s
-    inner join cohort as c using (customer_id)
+    select 'cohort' as population, s.as_of_date, s.customer_id, s.segment, s.revenue_12m, s.expected_loss
+    from snapshots as s
+    inner join cohort as c on c.customer_id = s.customer_id
 ),
 
 measured as (
@@ -72,7 +75,8 @@ select
     m.at_risk_share - base.at_risk_share as at_risk_share_change,
     (m.at_risk_share - base.at_risk_share) / nullif(base.at_risk_share, 0) as at_risk_share_change_pct,
     m.at_risk_revenue - base.at_risk_revenue as at_risk_revenue_change,
-    (m.at_risk_revenue - base.at_risk_revenue) / nullif(base.at_risk_revenue, 0)
+    -- as DOUBLE, as DuckDB's decimal / decimal (Spark's is a DECIMAL)
+    (m.at_risk_revenue - base.at_risk_revenue)::double / nullif(base.at_risk_revenue, 0)::double
         as at_risk_revenue_change_pct,
     m.expected_loss - base.expected_loss as expected_loss_change,
     (m.expected_loss - base.expected_loss) / nullif(base.expected_loss, 0) as expected_loss_change_pct

@@ -29,7 +29,7 @@ totals as (
 classes as (
     select d.as_of_date, c.incremental_class
     from {{ ref('int_as_of_dates') }} as d
-    cross join (select unnest(range(1, 6))::integer as incremental_class) as c
+    cross join {{ integer_values('incremental_class', 1, 5) }} as c
 )
 
 select

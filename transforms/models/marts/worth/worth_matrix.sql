@@ -6,8 +6,8 @@ with cells as (
         i.incremental_class,
         a.actual_class * 10 + i.incremental_class as worth_cell
     from {{ ref('int_as_of_dates') }} as d
-    cross join (select unnest(range(1, 6))::integer as actual_class) as a
-    cross join (select unnest(range(1, 6))::integer as incremental_class) as i
+    cross join {{ integer_values('actual_class', 1, 5) }} as a
+    cross join {{ integer_values('incremental_class', 1, 5) }} as i
 ),
 
 filled as (

@@ -113,7 +113,7 @@
     {{ return(adapter.dispatch('ordered_list')(value, order_by, filter)) }}
 {%- endmacro %}
 {% macro duckdb__ordered_list(value, order_by, filter) -%}
-    list({{ value }} order by {% for e, d in order_by %}{{ e }}{{ ' desc' if d == 'desc' }}{{ ', ' if not loop.last }}{% endfor %})
+    list({{ value }} order by {% for e, d in order_by %}{{ e }}{{ ' desc' if d == 'desc' }} nulls last{{ ', ' if not loop.last }}{% endfor %})
     {%- if filter is not none %}
             filter (where {{ filter }})
     {%- endif %}

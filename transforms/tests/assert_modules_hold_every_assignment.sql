@@ -11,7 +11,8 @@ assignments as (
     select as_of_date, count(*) as accounts from {{ ref('module_assignments') }} group by all
 )
 
-select *
+select as_of_date, modules.accounts as module_accounts, modules.by_grade,
+    assignments.accounts as assigned_accounts
 from modules
 full join assignments using (as_of_date)
 where coalesce(modules.accounts, 0) <> coalesce(assignments.accounts, 0)

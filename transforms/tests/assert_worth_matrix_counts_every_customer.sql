@@ -8,7 +8,7 @@ worth as (
     select as_of_date, count(*) as customers from {{ ref('customer_worth') }} group by all
 )
 
-select *
+select as_of_date, matrix.customers as matrix_customers, worth.customers as graded_customers
 from matrix
 full join worth using (as_of_date)
 where coalesce(matrix.customers, -1) <> coalesce(worth.customers, -1)

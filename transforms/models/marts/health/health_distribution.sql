@@ -4,7 +4,9 @@
 with customers as (
     select h.*, coalesce(a.manager_id, 'unassigned') as manager_id
     from {{ ref('customer_health') }} as h
-    left join {{ ref('int_module_assignments') }} as a using (as_of_date, customer_id)
+    -- ON, not USING: h.* keeps its own column order on every engine
+    left join {{ ref('int_module_assignments') }} as a
+        on a.as_of_date = h.as_of_date and a.customer_id = h.customer_id
     where h.as_of_date in (select as_of_date from {{ ref('int_as_of_dates') }})
 )
 

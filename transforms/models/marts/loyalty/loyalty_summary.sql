@@ -3,7 +3,7 @@
 with loyalty as (
     select l.*, d.window_start
     from {{ ref('customer_loyalty') }} as l
-    inner join {{ ref('int_as_of_dates') }} as d using (as_of_date)
+    inner join {{ ref('int_as_of_dates') }} as d on d.as_of_date = l.as_of_date  -- ON: see l.*
 ),
 
 per_as_of as (

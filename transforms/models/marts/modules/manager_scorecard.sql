@@ -14,7 +14,9 @@ with modules as (
 module_customers as (
     select a.manager_id, l.*
     from {{ ref('int_module_assignments') }} as a
-    inner join {{ ref('customer_loyalty') }} as l using (as_of_date, customer_id)
+    -- ON, not USING: l.* keeps its own column order on every engine
+    inner join {{ ref('customer_loyalty') }} as l
+        on l.as_of_date = a.as_of_date and l.customer_id = a.customer_id
 ),
 
 contacts_made as (

@@ -74,8 +74,9 @@ measured as (
         p.at_risk_with_contact::double / p.customers_with_contact as at_risk_share_with_contact,
         b.population_at_risk::double / b.population_customers as at_risk_share_overall
     from per_driver as p
-    inner join dates as d using (as_of_date)
-    inner join baseline as b using (as_of_date)
+    -- ON, not USING: p.* keeps its own column order on every engine
+    inner join dates as d on d.as_of_date = p.as_of_date
+    inner join baseline as b on b.as_of_date = p.as_of_date
 ),
 
 lifted as (

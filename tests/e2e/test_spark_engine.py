@@ -10,9 +10,9 @@ Outside CI, a machine without Java skips with a reason; in CI (`ACCOUNTS_REQUIRE
 import os
 import shutil
 
-import duckdb
 import pytest
 from conftest import SAMPLE_LANDING
+from run_helpers import table_rows
 
 from pipelines.cli import main
 from pipelines.publication.compare import compare_publications
@@ -66,14 +66,11 @@ def test_spark_publishes_the_tables_duckdb_publishes(engines):
 
 def test_a_recomputed_month_replaces_its_rows_on_spark(engines):
     warehouse, published = engines["spark"]
-    con = duckdb.connect(str(published), read_only=True)
-    try:
-        months = con.execute(
-            "SELECT strftime(as_of_date, '%Y-%m') AS month, count(DISTINCT as_of_date), count(*) "
-            "FROM main.customer_worth GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
+    months = table_rows(
+        published,
+        "SELECT strftime(as_of_date, '%Y-%m') AS month, count(DISTINCT as_of_date), count(*) "
+        "FROM main.customer_worth GROUP BY ALL ORDER BY ALL",
+    )
     assert [m for m, _, _ in months] == ["2026-08", "2026-09", "2026-10"]
     assert all(dates == 1 for _, dates, _ in months)
     # Spark's own table: Parquet files, one partition folder per snapshot date
@@ -84,10 +81,6 @@ def test_a_recomputed_month_replaces_its_rows_on_spark(engines):
 
 def test_the_publication_records_the_engine(engines):
     for engine, (_, published) in engines.items():
-        con = duckdb.connect(str(published), read_only=True)
-        try:
-            versions = [v for (v,) in con.execute("SELECT pipeline_version FROM publications").fetchall()]
-        finally:
-            con.close()
+        versions = [v for (v,) in table_rows(published, "SELECT pipeline_version FROM publications")]
         assert len(versions) == 2
         assert all(v.endswith(".spark") == (engine == "spark") for v in versions), versions

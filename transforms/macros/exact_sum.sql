@@ -12,9 +12,16 @@
 {#- Spark's double -> decimal cast rounds the shortest decimal form of the double, DuckDB's rounds
     x * 1e9 (a double) half away from zero: the same steps here, summed as whole billionths
     (exact). Then DuckDB's decimal -> double: the billionths as a double / 1e9 while they fit a
-    double exactly (|n| <= 2^53), else whole part + (remainder as a double) / 1e9. -#}
+    double exactly (|n| <= 2^53), else whole part + (remainder as a double) / 1e9. The billionths
+    of one value must fit a BIGINT (|value| < 9.2e9): beyond, the cast would saturate silently
+    (dbt-spark runs without ANSI mode), so the query fails instead. -#}
 {% macro spark__exact_sum(expression) -%}
-    {%- set n = 'sum(cast(cast(round(cast((' ~ expression ~ ') as double) * 1e9D, 0) as bigint) as decimal(38, 0)))' -%}
+    {%- set v = 'cast((' ~ expression ~ ') as double)' -%}
+    {%- set billionths -%}
+        case when {{ v }} is null or abs({{ v }}) < 9.2e9D then cast(round({{ v }} * 1e9D, 0) as bigint)
+        else cast(raise_error('exact_sum: a value beyond +-9.2e9 cannot be summed exactly on Spark') as bigint) end
+    {%- endset -%}
+    {%- set n = 'sum(cast(' ~ billionths ~ ' as decimal(38, 0)))' -%}
     (case
         when abs({{ n }}) <= 9007199254740992 then cast({{ n }} as double) / 1e9D
         else cast({{ n }} div 1000000000 as double) + cast({{ n }} % 1000000000 as double) / 1e9D

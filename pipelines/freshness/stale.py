@@ -101,7 +101,8 @@ def stale_months_in(
     present = {
         r[0]
         for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'raw'",
+            "SELECT table_name FROM information_schema.tables "  # views too: raw tables Spark holds
+            "WHERE table_catalog = ? AND table_schema = 'raw'",
             [warehouse],
         ).fetchall()
     }
@@ -150,7 +151,8 @@ def transaction_months(warehouse: Path) -> tuple[str, str] | None:
         return None
     try:
         found = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'revenue'"
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = 'revenue'"
         ).fetchall()[0][0]
         if not found:
             return None

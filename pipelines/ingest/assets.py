@@ -5,10 +5,14 @@ loading (SPEC §1). Every selected dataset loads; then, if any file was rejected
 with every rejection named, so the night's run fails while nothing else was lost.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from pipelines.ingest.datasets import LOAD_ORDER
 from pipelines.ingest.loader import FileRejected, IngestReport, ingest_dataset
+from pipelines.ingest.spark_loader import ingest_on_spark
 from pipelines.resources import WarehouseResource
 
 INGEST_GROUP = "ingest"
@@ -32,13 +36,20 @@ def _metadata(report: IngestReport) -> dict:
     }
 
 
+def _load(con, selected: list[str], warehouse: WarehouseResource) -> list[Callable[[], list[IngestReport]]]:
+    """The loads to run in turn: one per dataset on DuckDB; one Spark job for all on Spark."""
+    if warehouse.engine() == "spark":
+        return [partial(ingest_on_spark, con, selected, warehouse.landing(), warehouse.spark_dir())]
+    return [partial(lambda d: [ingest_dataset(con, d, warehouse.landing())], d) for d in selected]
+
+
 @multi_asset(
     specs=[
         AssetSpec(
             raw_asset_key(dataset),
             description=f"Rows of the `{dataset}` landing files, validated; bad rows quarantined.",
             group_name=INGEST_GROUP,
-            kinds={"duckdb", "polars"},
+            kinds={"duckdb", "polars", "spark"},
             skippable=True,
         )
         for dataset in LOAD_ORDER
@@ -50,15 +61,16 @@ def landing_files(context: AssetExecutionContext, warehouse: WarehouseResource):
     selected = [d for d in LOAD_ORDER if raw_asset_key(d) in context.selected_asset_keys]
     rejected: list[FileRejected] = []
     with warehouse.connect() as con:
-        for dataset in selected:
+        for reports in _load(con, selected, warehouse):
             try:
-                report = ingest_dataset(con, dataset, warehouse.landing())
+                reports = reports()
             except FileRejected as exc:
                 rejected.append(exc)
-                report = exc.reports[0]
-            for message in report.messages:
-                context.log.info(message)
-            yield MaterializeResult(asset_key=raw_asset_key(dataset), metadata=_metadata(report))
+                reports = exc.reports
+            for report in reports:
+                for message in report.messages:
+                    context.log.info(message)
+                yield MaterializeResult(asset_key=raw_asset_key(report.dataset), metadata=_metadata(report))
     if rejected:
         raise FileRejected(
             [r for exc in rejected for r in exc.rejections],

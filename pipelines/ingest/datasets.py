@@ -164,7 +164,16 @@ def raw_table_ddl(dataset: Dataset) -> str:
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and bookkeeping table that does not exist yet (idempotent)."""
+    """Create every raw and bookkeeping table that does not exist yet (idempotent). A raw table that
+    is a view over Spark's Parquet (pipelines/ingest/storage.py) is left as it is."""
     con.execute(BOOKKEEPING_DDL)
+    views = {
+        name
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+            "AND schema_name = 'raw'"
+        ).fetchall()
+    }
     for dataset in DATASETS.values():
-        con.execute(raw_table_ddl(dataset))
+        if dataset.name not in views:
+            con.execute(raw_table_ddl(dataset))

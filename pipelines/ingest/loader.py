@@ -27,10 +27,8 @@ from pipelines.ingest.contract import validate_valid_rows
 from pipelines.ingest.datasets import DATASETS, LINEAGE_COLUMNS, LOAD_ORDER, Dataset, create_raw_tables
 from pipelines.ingest.landing import file_sha256, landing_files
 from pipelines.ingest.readers import RejectFile, Rejection, read_landing_file
-from pipelines.ingest.rules import CleanFile, clean_frame
-
-QUARANTINE_EXAMPLES = 3  # quarantine reasons quoted in a file's report message
-
+from pipelines.ingest.rules import clean_frame, quote_examples
+from pipelines.ingest.storage import own_raw_tables
 
 # --- results and errors ------------------------------------------------------------------------
 
@@ -72,11 +70,11 @@ class FileRejected(ValueError):
 # --- loading -----------------------------------------------------------------------------------
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)  # raw timestamps are naive UTC
 
 
-def _log(
+def log_file(
     con: duckdb.DuckDBPyConnection,
     dataset: str,
     rel: str,
@@ -89,11 +87,11 @@ def _log(
 ) -> None:
     con.execute(
         "INSERT INTO raw.ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [dataset, rel, sha, size, status, *counts, message, started, _now()],
+        [dataset, rel, sha, size, status, *counts, message, started, utc_now()],
     )
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, dataset: str, sha: str) -> str | None:
+def already_loaded(con: duckdb.DuckDBPyConnection, dataset: str, sha: str) -> str | None:
     row = con.execute(
         "SELECT source_file FROM raw.ingest_log WHERE dataset = ? AND file_sha256 = ? "
         "AND status = 'loaded' ORDER BY finished_at LIMIT 1",
@@ -214,21 +212,18 @@ class _FileResult:
     rejection: Rejection | None = None
 
 
-def _examples(frame: pl.DataFrame, text: str) -> str:
-    examples = frame.head(QUARANTINE_EXAMPLES).select("line_number", text).rows()
-    return " (" + "; ".join(f"line {n}: {r}" for n, r in examples) + ")" if examples else ""
-
-
-def _load_message(rel: str, read: int, written: int, replaced: int, clean: CleanFile) -> str:
-    quarantine, issues = clean.quarantine, clean.issues
-    identical = read - written - quarantine.height
+def load_message(
+    rel: str, read: int, written: int, replaced: int, quarantined: int, issues: int, examples: tuple[str, str]
+) -> str:
+    """What loading a file did, for the ingest log; `examples`: quoted quarantine reasons, issues."""
+    identical = read - written - quarantined
     message = (
         f"{rel}: {read} rows read, {written} loaded ({replaced} replacing earlier rows), "
-        f"{identical} identical to rows already loaded, {quarantine.height} quarantined"
+        f"{identical} identical to rows already loaded, {quarantined} quarantined"
     )
-    message += _examples(quarantine, "reason")
-    if issues.height:
-        message += f"; {issues.height} data issues in loaded rows" + _examples(issues, "issue")
+    message += examples[0]
+    if issues:
+        message += f"; {issues} data issues in loaded rows" + examples[1]
     return message
 
 
@@ -240,18 +235,18 @@ def ingest_file(
 ) -> _FileResult:
     """Read, check and load one landing file; every outcome is logged in raw.ingest_log."""
     rel = path.relative_to(landing_dir).as_posix()
-    started = _now()
+    started = utc_now()
     sha, size = file_sha256(path), path.stat().st_size
-    previous = _already_loaded(con, dataset.name, sha)
+    previous = already_loaded(con, dataset.name, sha)
     if previous is not None:
         message = f"{rel}: unchanged (same content as {previous}, already loaded)"
-        _log(con, dataset.name, rel, sha, size, "unchanged", (0, 0, 0, 0), message, started)
+        log_file(con, dataset.name, rel, sha, size, "unchanged", (0, 0, 0, 0), message, started)
         return _FileResult("unchanged", message)
     try:
         frame = read_landing_file(path, rel, dataset)
     except RejectFile as exc:
         message = str(exc.rejection)
-        _log(con, dataset.name, rel, sha, size, "rejected", (0, 0, 0, 0), message, started)
+        log_file(con, dataset.name, rel, sha, size, "rejected", (0, 0, 0, 0), message, started)
         return _FileResult("rejected", message, rejection=exc.rejection)
     clean = clean_frame(frame, dataset, rel)
     validate_valid_rows(dataset.name, clean.valid)  # a failure here is a bug in the row rules
@@ -260,9 +255,11 @@ def ingest_file(
         _insert_quarantine(con, dataset.name, rel, clean.quarantine, started)
         _insert_issues(con, dataset.name, rel, clean.issues, started)
         written, replaced = merge_rows(con, dataset, clean.valid, started)
-        message = _load_message(rel, frame.height, written, replaced, clean)
+        examples = (quote_examples(clean.quarantine, "reason"), quote_examples(clean.issues, "issue"))
+        quarantined, issues = clean.quarantine.height, clean.issues.height
+        message = load_message(rel, frame.height, written, replaced, quarantined, issues, examples)
         counts = (frame.height, written, clean.quarantine.height, replaced)
-        _log(con, dataset.name, rel, sha, size, "loaded", counts, message, started)
+        log_file(con, dataset.name, rel, sha, size, "loaded", counts, message, started)
         failpoint("ingest.before_commit", dataset.name)  # tests kill here: rows written, not committed
         con.commit()
     except BaseException:
@@ -279,6 +276,7 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, dataset: str, landing_dir: Pa
     FileRejected (after loading every other file) when files were rejected whole."""
     clock = time.perf_counter()
     spec, landing_dir = DATASETS[dataset], Path(landing_dir)
+    own_raw_tables(con)  # tables an earlier run on the Spark engine wrote come back first
     create_raw_tables(con)
     report = IngestReport(dataset)
     rejections: list[Rejection] = []

@@ -26,6 +26,7 @@ TEXT = "__text__"  # prefix: the stripped raw text of a typed column, for reason
 TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M",
                      "%Y-%m-%d %H:%M")  # fmt: skip
 LOWER_CASE = ("medium", "direction")  # code lists compared and stored lower-case
+QUOTED_EXAMPLES = 3  # quarantine reasons or data issues quoted in a file's report message
 
 
 def _text(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -333,3 +334,9 @@ def clean_frame(frame: pl.DataFrame, dataset: Dataset, rel: str) -> CleanFile:
         "_extra",
     )
     return CleanFile(valid, quarantine, found)
+
+
+def quote_examples(frame: pl.DataFrame, text: str) -> str:
+    """The first few `text`s of quarantined rows or data issues, for a file's report message."""
+    examples = frame.head(QUOTED_EXAMPLES).select("line_number", text).rows()
+    return " (" + "; ".join(f"line {n}: {r}" for n, r in examples) + ")" if examples else ""

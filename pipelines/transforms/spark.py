@@ -4,7 +4,8 @@ The working DuckDB warehouse stays the hub: ingestion loads it, the assignment r
 the publication is staged from it. For dbt on Spark:
 
 1. `export_sources` writes every source table dbt reads (the raw tables, the assignment's tables)
-   as a Parquet folder `<spark dir>/sources/<schema>/<table>`; the project's run-start hook
+   as a Parquet folder `<spark dir>/sources/<schema>/<table>` (the raw tables Spark's ingestion
+   wrote are Parquet already: their folders are named instead); the project's run-start hook
    registers those folders as Spark tables (transforms/macros/engine_sources.sql);
 2. dbt builds the models on Spark, as Parquet tables in `<spark dir>/warehouse`;
 3. `import_marts` reads the marts back into the working warehouse's `marts` schema, replacing
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest.storage import spark_locations
+
 SOURCES_ENV = "ACCOUNTS_SPARK_SOURCES"  # the sources exported, for the run-start hook
 PARTITION_COLUMN = "as_of_date"
 
@@ -28,12 +31,17 @@ PARTITION_COLUMN = "as_of_date"
 def export_sources(
     con: duckdb.DuckDBPyConnection, spark_dir: Path, sources: Iterable[tuple[str, str]]
 ) -> list[str]:
-    """Write each existing source table of the warehouse as Parquet; return `schema.table` of each
-    written (a table not created yet, e.g. the assignment's before the first assignment, is not:
-    the hook then drops its Spark table, as the DuckDB engine would not find it either)."""
+    """Write each existing source table of the warehouse as Parquet; return `schema.table=folder`
+    of each (a table not created yet, e.g. the assignment's before the first assignment, is not:
+    the hook then drops its Spark table, as the DuckDB engine would not find it either). A raw
+    table Spark's ingestion wrote is Parquet already: its folder is given, nothing is copied."""
     existing = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
+    in_spark = spark_locations(con)
     written = []
     for schema, table in sorted(set(sources)):
+        if f"{schema}.{table}" in in_spark:
+            written.append(f"{schema}.{table}={in_spark[f'{schema}.{table}']}")
+            continue
         if (schema, table) not in existing:
             continue
         folder = spark_dir / "sources" / schema / table
@@ -46,7 +54,7 @@ def export_sources(
         )
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(partial, folder)
-        written.append(f"{schema}.{table}")
+        written.append(f"{schema}.{table}={folder}")
     return written
 
 

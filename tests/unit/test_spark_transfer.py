@@ -24,7 +24,7 @@ def con():
 
 def test_sources_are_written_as_parquet_folders_and_missing_ones_are_not(con, tmp_path):
     written = export_sources(con, tmp_path, [("raw", "revenue"), ("assignment", "module_targets")])
-    assert written == ["raw.revenue"]
+    assert written == [f"raw.revenue={tmp_path / 'sources' / 'raw' / 'revenue'}"]
     folder = tmp_path / "sources" / "raw" / "revenue"
     assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]
     rows = con.execute(f"SELECT * FROM read_parquet('{folder}/*.parquet')").fetchall()

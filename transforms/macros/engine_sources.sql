@@ -1,8 +1,8 @@
-{#- On Spark, the sources are Parquet folders the pipeline writes before each invocation
-    (`<spark dir>/sources/<schema>/<table>`, pipelines/transforms/spark.py), listed in
-    ACCOUNTS_SPARK_SOURCES: the run-start hook registers each as an external table (over the files
-    of this run) and drops the others, so a table the warehouse does not hold yet is missing on
-    Spark too. DuckDB reads its own tables: nothing to do. -#}
+{#- On Spark, the sources are Parquet folders: the raw tables Spark's ingestion wrote, the others
+    written by the pipeline before each invocation (pipelines/transforms/spark.py), listed in
+    ACCOUNTS_SPARK_SOURCES as `schema.table=folder`: the run-start hook registers each as an
+    external table (over the files of this run) and drops the others, so a table the warehouse does
+    not hold yet is missing on Spark too. DuckDB reads its own tables: nothing to do. -#}
 {% macro register_sources() -%}
     {{ return(adapter.dispatch('register_sources')()) }}
 {%- endmacro %}
@@ -13,15 +13,17 @@
 
 {% macro spark__register_sources() -%}
     {%- if execute -%}
-    {%- set root = env_var('ACCOUNTS_SPARK_DIR') ~ '/sources' -%}
-    {%- set exported = env_var('ACCOUNTS_SPARK_SOURCES', '').split(',') -%}
+    {%- set folders = {} -%}
+    {%- for entry in env_var('ACCOUNTS_SPARK_SOURCES', '').split(',') if '=' in entry -%}
+        {%- set name, folder = entry.split('=', 1) -%}
+        {%- do folders.update({name: folder}) -%}
+    {%- endfor -%}
     {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
         {%- set name = source.schema ~ '.' ~ source.identifier -%}
         {%- do run_query('create database if not exists ' ~ source.schema) -%}
         {%- do run_query('drop table if exists ' ~ name) -%}
-        {%- if name in exported -%}
-            {%- do run_query('create table ' ~ name ~ " using parquet location '"
-                ~ root ~ '/' ~ source.schema ~ '/' ~ source.identifier ~ "'") -%}
+        {%- if name in folders -%}
+            {%- do run_query('create table ' ~ name ~ " using parquet location '" ~ folders[name] ~ "'") -%}
         {%- endif -%}
     {%- endfor -%}
     {%- endif -%}

@@ -41,6 +41,7 @@ from pipelines.ingest.readers import Rejection
 from pipelines.ingest.storage import STORAGE_DDL, spark_locations, view_sql
 
 LOG_TAIL = 20  # lines of the Spark job's log quoted when it fails
+KEPT_LOGS = 10  # logs of earlier ingestion jobs kept
 
 
 class SparkIngestError(RuntimeError):
@@ -109,7 +110,7 @@ def ingest_on_spark(
         _run_spark_job(request, work)
         for name, job in request["datasets"].items():
             rejections += _record(con, name, job, started, reports[name])
-        shutil.rmtree(work, ignore_errors=True)
+        _keep_log(work, spark_dir)
     for name, report in reports.items():
         (report.rows_total,) = con.execute(f"SELECT count(*) FROM raw.{name}").fetchone()
         report.seconds = time.perf_counter() - clock  # one job for all: each reports the whole
@@ -224,3 +225,13 @@ def _drop_old_versions(current: Path) -> None:
     for folder in current.parent.iterdir():
         if folder != current and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _keep_log(work: Path, spark_dir: Path) -> None:
+    """The job's log is kept (`<spark dir>/logs/`, the last few); its working files are not."""
+    logs = spark_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    os.replace(work / "spark.log", logs / f"ingest-{work.name}.log")
+    shutil.rmtree(work, ignore_errors=True)
+    for old in sorted(logs.glob("ingest-*.log"))[:-KEPT_LOGS]:
+        old.unlink()

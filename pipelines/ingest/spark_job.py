@@ -211,6 +211,9 @@ def session(app_name: str = "accounts-ingest"):
 
 
 def run(request: dict) -> None:
+    unknown = sorted(set(request["datasets"]) - set(DATASETS))
+    if unknown:  # before a JVM starts
+        raise ValueError(f"the request names datasets that do not exist: {', '.join(unknown)}")
     spark = session()
     spark.sparkContext.setLogLevel("ERROR")
     try:

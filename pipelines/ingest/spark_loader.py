@@ -40,7 +40,6 @@ from pipelines.ingest.loader import (
 from pipelines.ingest.readers import Rejection
 from pipelines.ingest.storage import STORAGE_DDL, spark_locations, view_sql
 
-LOG_TAIL = 20  # lines of the Spark job's log quoted when it fails
 KEPT_LOGS = 10  # logs of earlier ingestion jobs kept
 
 
@@ -73,10 +72,12 @@ def _run_spark_job(request: dict, work: Path) -> None:
     if done.returncode != 0:
         lines = log.read_text(errors="replace").splitlines()
         cause = next((line for line in reversed(lines) if "Error" in line or "Exception" in line), "")
-        tail = "\n".join(lines[-LOG_TAIL:])
+        kept = spark_dir_of(work) / "logs" / f"ingest-{work.name}.log"
+        kept.parent.mkdir(exist_ok=True)
+        os.replace(log, kept)
         raise SparkIngestError(
             f"ingestion on Spark failed (exit {done.returncode}): {cause.strip() or 'see the log'}; "
-            f"no file of this run was recorded, the next run retries them. Log: {log}\n{tail}"
+            f"no file of this run was recorded, the next run retries them. Log: {kept}"
         )
 
 
@@ -225,6 +226,10 @@ def _drop_old_versions(current: Path) -> None:
     for folder in current.parent.iterdir():
         if folder != current and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def spark_dir_of(work: Path) -> Path:
+    return work.parent.parent  # <spark dir>/ingest/<stamp>
 
 
 def _keep_log(work: Path, spark_dir: Path) -> None:

@@ -19,6 +19,11 @@ dated t can change):
 - assignments (the CRM's owners), every published D: the first assignment starts from them;
 - assignment_pins, every D >= valid_from: the assignment carries over month to month.
 
+A month published after a change but computed from a month before it that the change made stale
+(the current month of a nightly run with late rows for earlier months) is stale too: from the
+first month a change reaches that was published before the change loaded, every later month it
+reaches is stale.
+
 A row counts from the later of its own load and its customer's (a row held until its customer
 arrived counts from the arrival; a changed customer row, e.g. a new type, restates its rows); a
 replaced row's previous date counts too. And the snapshot date of a month that ended before its
@@ -126,15 +131,29 @@ def stale_months_in(
             FROM published_months p
             JOIN snapshot_dates d ON strftime(d.as_of_date, '%Y-%m') = p.month
         ),
-        changes AS ({_changes(warehouse, settings)})
-        SELECT DISTINCT m.month
-        FROM months m
-        JOIN changes c ON c.changed_at > m.published_at
-        WHERE c.day IS NULL
-           OR (c.day <= m.as_of_date
-               AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
-           -- D was the latest transaction's date: a later transaction moves it
-           OR (c.dataset = 'revenue' AND c.day > m.as_of_date AND m.as_of_date < last_day(m.as_of_date))
+        changes AS (  -- loaded after the oldest publication of a month the file holds
+            SELECT row_number() OVER () AS change_id, *
+            FROM ({_changes(warehouse, settings)})
+            WHERE changed_at > (SELECT min(published_at) FROM months)
+        ),
+        reaches AS (  -- every month each change can alter
+            SELECT c.change_id, c.changed_at, m.month, m.published_at
+            FROM months m
+            JOIN changes c ON c.day IS NULL
+               OR (c.day <= m.as_of_date
+                   AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
+               -- D was the latest transaction's date: a later transaction moves it
+               OR (c.dataset = 'revenue' AND c.day > m.as_of_date AND m.as_of_date < last_day(m.as_of_date))
+        ),
+        first_stale AS (  -- the first month the change reaches that was published before it loaded
+            SELECT change_id, min(month) AS month FROM reaches WHERE changed_at > published_at GROUP BY ALL
+        )
+        -- that month and every later month the change reaches: each starts from the month before
+        -- (the assignment carries over, the health change reads the previous score), so a month
+        -- published after the change but computed from a stale month before it is stale too
+        SELECT DISTINCT r.month
+        FROM reaches r
+        JOIN first_stale f ON f.change_id = r.change_id AND r.month >= f.month
         ORDER BY 1
         """
     ).fetchall()

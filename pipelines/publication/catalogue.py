@@ -23,7 +23,8 @@ PUBLICATIONS_COLUMNS = {
     "row_counts": "JSON object: published table -> number of rows.",
     "checks_passed": "The blocking checks this publication passed before it was swapped in.",
     "stale_months": "Published months (YYYY-MM) that late data loaded before this publication made "
-    "stale and that it did not recompute: run `accounts backfill --stale`.",
+    "stale and that it did not recompute, or recomputed from a stale month before them: run "
+    "`accounts backfill --stale`.",
     "config": "The configuration this publication computed its months with (JSON, every parameter).",
     "config_hash": "SHA-256 of `config`: publications with the same hash used the same parameters.",
     "config_drift": "Parameters that differ between this publication's configuration and the one "

@@ -152,14 +152,10 @@ def _append_publication(
 ) -> int:
     """Carry the earlier publications over from the file being replaced, then add this one."""
     con.execute(f"CREATE TABLE pub.main.publications ({PUBLICATIONS_DDL})")
-    still_stale: list[str] = []
     if published.exists():
         con.execute(f"ATTACH {quote(str(published))} AS previous (READ_ONLY)")
         # BY NAME: files published before a column existed carry it over as NULL
         con.execute("INSERT INTO pub.main.publications BY NAME SELECT * FROM previous.main.publications")
-        refreshed = set(publication.months_refreshed)
-        stale = stale_months_in(con, "wh", "previous", publication.settings)
-        still_stale = [m for m in stale if m not in refreshed]
         con.execute("DETACH previous")
     publication_id = con.execute(
         "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"
@@ -189,7 +185,7 @@ def _append_publication(
             latest,
             input_files,
             json.dumps(row_counts, sort_keys=True),
-            still_stale,
+            [],  # below, once this publication counts
             config,
             config_hash,
             publication.config_drift,
@@ -198,6 +194,13 @@ def _append_publication(
             orphans,
             pipeline_version(),
         ],
+    )
+    # what this publication leaves stale, itself included: a month it refreshed from a stale month
+    # before it is stale too (pipelines/freshness/stale.py)
+    still_stale = stale_months_in(con, "wh", "pub", publication.settings)
+    con.execute(
+        "UPDATE pub.main.publications SET stale_months = ? WHERE publication_id = ?",
+        [still_stale, publication_id],
     )
     con.execute(f"COMMENT ON TABLE pub.main.publications IS {quote(PUBLICATIONS_DESCRIPTION)}")
     for column, text in PUBLICATIONS_COLUMNS.items():

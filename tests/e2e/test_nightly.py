@@ -62,8 +62,9 @@ def test_late_transactions_mark_their_months_stale_and_backfill_fixes_exactly_th
     )
     capsys.readouterr()
     assert main(["run"]) == 0  # the nightly run refreshes October only
-    assert "stale (2026-08..2026-09)" in capsys.readouterr().out
-    assert stale_months(warehouse / "warehouse.duckdb", published) == ["2026-08", "2026-09"]
+    # August and September are stale, and so is October: it started from September's stale modules
+    assert "stale (2026-08..2026-10)" in capsys.readouterr().out
+    assert stale_months(warehouse / "warehouse.duckdb", published) == ["2026-08", "2026-09", "2026-10"]
 
     assert main(["backfill", "--stale"]) == 0
     assert stale_months(warehouse / "warehouse.duckdb", published) == []
@@ -74,10 +75,10 @@ def test_late_transactions_mark_their_months_stale_and_backfill_fixes_exactly_th
     assert [m[0] for m in months] == [
         ["2026-07", "2026-08", "2026-09", "2026-10"],
         ["2026-10"],
-        ["2026-08", "2026-09"],
+        ["2026-08", "2026-09", "2026-10"],
     ]
     # the publication table shows what each publication left stale, for BI users too
-    assert [m[1] for m in months] == [[], ["2026-08", "2026-09"], []]
+    assert [m[1] for m in months] == [[], ["2026-08", "2026-09", "2026-10"], []]
     august = con.execute(
         "SELECT actual_revenue FROM customer_worth WHERE customer_id = 'C000001' "
         "AND as_of_date = DATE '2026-08-31'"

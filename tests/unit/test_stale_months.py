@@ -141,3 +141,24 @@ def test_a_later_transaction_moves_the_date_of_a_month_published_before_its_end(
     con.close()
     sale(files[0], "T1", "C1", "2026-11-02", AFTER)
     assert stale(files) == ["2026-10"]  # its D becomes 31 October
+
+
+def test_a_month_computed_after_the_change_from_a_stale_month_before_it_is_stale_too(files):
+    # the nightly run published October after a late August sale loaded; August and September
+    # were published before it: October started from September's stale assignment
+    con = duckdb.connect(str(files[1]))
+    later = PUBLISHED_AT + dt.timedelta(hours=2)
+    con.execute(
+        "INSERT INTO publications VALUES (2, ?, ['2026-10'], ?)", [later, [month_end(m) for m in MONTHS]]
+    )
+    con.close()
+    sale(files[0], "T1", "C1", "2026-08-10", AFTER)
+    assert stale(files) == ["2026-08", "2026-09", "2026-10"]
+    # a bounded reach stays bounded: a referral of 2024-02 reaches 2024-02..2026-02 only
+    insert(files[0], "DELETE FROM raw.revenue", [])
+    insert(
+        files[0],
+        "INSERT INTO raw.referrals VALUES ('R1', 'C1', DATE '2024-02-01', NULL, 'r.csv', 2, ?, NULL)",
+        [AFTER],
+    )
+    assert stale(files) == months_between("2024-02", "2026-02")

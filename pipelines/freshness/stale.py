@@ -113,6 +113,11 @@ def stale_months_in(
     }
     if not (set(DATASETS) | {"row_replacements"}) <= present:
         return []
+    reaches = """(c.day IS NULL
+           OR (c.day <= m.as_of_date
+               AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
+           -- D was the latest transaction's date: a later transaction moves it
+           OR (c.dataset = 'revenue' AND c.day > m.as_of_date AND m.as_of_date < last_day(m.as_of_date)))"""
     rows = con.execute(
         f"""
         WITH publications AS (SELECT * FROM {published}.main.publications),
@@ -131,29 +136,21 @@ def stale_months_in(
             FROM published_months p
             JOIN snapshot_dates d ON strftime(d.as_of_date, '%Y-%m') = p.month
         ),
-        changes AS (  -- loaded after the oldest publication of a month the file holds
-            SELECT row_number() OVER () AS change_id, *
-            FROM ({_changes(warehouse, settings)})
-            WHERE changed_at > (SELECT min(published_at) FROM months)
-        ),
-        reaches AS (  -- every month each change can alter
-            SELECT c.change_id, c.changed_at, m.month, m.published_at
+        changes AS ({_changes(warehouse, settings)}),
+        first_stale AS (  -- per kind of change, the first month it reaches published before it loaded
+            SELECT c.dataset, c.day, c.reach_months, min(m.month) AS first_month
             FROM months m
-            JOIN changes c ON c.day IS NULL
-               OR (c.day <= m.as_of_date
-                   AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
-               -- D was the latest transaction's date: a later transaction moves it
-               OR (c.dataset = 'revenue' AND c.day > m.as_of_date AND m.as_of_date < last_day(m.as_of_date))
-        ),
-        first_stale AS (  -- the first month the change reaches that was published before it loaded
-            SELECT change_id, min(month) AS month FROM reaches WHERE changed_at > published_at GROUP BY ALL
+            JOIN changes c ON c.changed_at > m.published_at
+            WHERE {reaches}
+            GROUP BY ALL
         )
         -- that month and every later month the change reaches: each starts from the month before
         -- (the assignment carries over, the health change reads the previous score), so a month
         -- published after the change but computed from a stale month before it is stale too
-        SELECT DISTINCT r.month
-        FROM reaches r
-        JOIN first_stale f ON f.change_id = r.change_id AND r.month >= f.month
+        SELECT DISTINCT m.month
+        FROM first_stale c
+        JOIN months m ON m.month >= c.first_month
+        WHERE {reaches}
         ORDER BY 1
         """
     ).fetchall()

@@ -40,7 +40,11 @@ def _load(con, selected: list[str], warehouse: WarehouseResource) -> list[Callab
     """The loads to run in turn: one per dataset on DuckDB; one Spark job for all on Spark."""
     if warehouse.engine() == "spark":
         return [partial(ingest_on_spark, con, selected, warehouse.landing(), warehouse.spark_dir())]
-    return [partial(lambda d: [ingest_dataset(con, d, warehouse.landing())], d) for d in selected]
+    return [partial(_ingest_one, con, dataset, warehouse.landing()) for dataset in selected]
+
+
+def _ingest_one(con, dataset: str, landing) -> list[IngestReport]:
+    return [ingest_dataset(con, dataset, landing)]
 
 
 @multi_asset(

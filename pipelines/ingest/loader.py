@@ -258,7 +258,7 @@ def ingest_file(
         examples = (quote_examples(clean.quarantine, "reason"), quote_examples(clean.issues, "issue"))
         quarantined, issues = clean.quarantine.height, clean.issues.height
         message = load_message(rel, frame.height, written, replaced, quarantined, issues, examples)
-        counts = (frame.height, written, clean.quarantine.height, replaced)
+        counts = (frame.height, written, quarantined, replaced)
         log_file(con, dataset.name, rel, sha, size, "loaded", counts, message, started)
         failpoint("ingest.before_commit", dataset.name)  # tests kill here: rows written, not committed
         con.commit()

@@ -61,10 +61,11 @@ def _previous_version(con: duckdb.DuckDBPyConnection, dataset: str, folder: Path
     return str(base)
 
 
-def _run_spark_job(request: dict, work: Path) -> None:
-    path, log = work / "request.json", work / "spark.log"
+def _run_spark_job(request: dict, work: Path, log: Path) -> None:
+    path = work / "request.json"
     path.write_text(json.dumps(request, indent=1))
     env = os.environ | {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         done = subprocess.run(
             [sys.executable, "-m", "pipelines.ingest.spark_job", str(path)], stdout=out, stderr=out, env=env
@@ -72,12 +73,9 @@ def _run_spark_job(request: dict, work: Path) -> None:
     if done.returncode != 0:
         lines = log.read_text(errors="replace").splitlines()
         cause = next((line for line in reversed(lines) if "Error" in line or "Exception" in line), "")
-        kept = spark_dir_of(work) / "logs" / f"ingest-{work.name}.log"
-        kept.parent.mkdir(exist_ok=True)
-        os.replace(log, kept)
         raise SparkIngestError(
             f"ingestion on Spark failed (exit {done.returncode}): {cause.strip() or 'see the log'}; "
-            f"no file of this run was recorded, the next run retries them. Log: {kept}"
+            f"no file of this run was recorded, the next run retries them. Log: {log}"
         )
 
 
@@ -108,10 +106,13 @@ def ingest_on_spark(
     rejections: list[Rejection] = []
     if request["datasets"]:
         work.mkdir(parents=True, exist_ok=True)
-        _run_spark_job(request, work)
+        logs = spark_dir / "logs"  # the job's log is kept, the last few
+        _run_spark_job(request, work, logs / f"ingest-{stamp}.log")
         for name, job in request["datasets"].items():
             rejections += _record(con, name, job, started, reports[name])
-        _keep_log(work, spark_dir)
+        shutil.rmtree(work, ignore_errors=True)
+        for old in sorted(logs.glob("ingest-*.log"))[:-KEPT_LOGS]:
+            old.unlink()
     for name, report in reports.items():
         (report.rows_total,) = con.execute(f"SELECT count(*) FROM raw.{name}").fetchone()
         report.seconds = time.perf_counter() - clock  # one job for all: each reports the whole
@@ -226,17 +227,3 @@ def _drop_old_versions(current: Path) -> None:
     for folder in current.parent.iterdir():
         if folder != current and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def spark_dir_of(work: Path) -> Path:
-    return work.parent.parent  # <spark dir>/ingest/<stamp>
-
-
-def _keep_log(work: Path, spark_dir: Path) -> None:
-    """The job's log is kept (`<spark dir>/logs/`, the last few); its working files are not."""
-    logs = spark_dir / "logs"
-    logs.mkdir(exist_ok=True)
-    os.replace(work / "spark.log", logs / f"ingest-{work.name}.log")
-    shutil.rmtree(work, ignore_errors=True)
-    for old in sorted(logs.glob("ingest-*.log"))[:-KEPT_LOGS]:
-        old.unlink()

@@ -10,7 +10,8 @@ def test_a_failed_job_says_why_and_where_its_log_is(tmp_path):
     work = tmp_path / "spark" / "ingest" / "20261205T000000000000"
     work.mkdir(parents=True)
     with pytest.raises(SparkIngestError) as failure:
-        _run_spark_job({"loaded_at": "2026-12-05 00:00:00", "datasets": {"orders": {}}}, work)
+        request = {"loaded_at": "2026-12-05 00:00:00", "datasets": {"orders": {}}}
+        _run_spark_job(request, work, tmp_path / "spark" / "logs" / "ingest-20261205T000000000000.log")
     message = str(failure.value)
     assert message.startswith("ingestion on Spark failed (exit 1): ValueError: the request names datasets")
     assert "orders" in message and "the next run retries them" in message

@@ -56,17 +56,6 @@ SEED = 42
 SIZES: dict[str, int | None] = {"S": None, "M": 100_000, "L": 1_000_000}
 BACKFILL_MONTHS = 24
 POLL_SECONDS = 0.2
-# The instance of a measured command: the event log on disk (SQLite) so the harness can read the
-# steps, but no compute-log capture (`accounts` without DAGSTER_HOME uses an ephemeral instance,
-# which captures nothing; capture would add a `tail -F` per step).
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-compute_logs:
-  module: dagster._core.storage.noop_compute_log_manager
-  class: NoOpComputeLogManager
-"""
-
 # Dagster step key -> reported stage (anything else: its own step key)
 STAGE_OF_STEP = {
     "worth_and_loyalty": "dbt worth_and_loyalty",
@@ -759,9 +748,10 @@ def measure(
     src: Path,
     timeout: float | None = None,
 ) -> CommandResult:
+    # a fresh instance per command, set up by the code under test as a user's run sets it up
+    # (`accounts` writes its dagster.yaml on first use), so the harness can read its steps
     home = work / f"dagster_home_{name}"
     home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
     result = run_command(
         args, {**env, "DAGSTER_HOME": str(home)}, log_dir / f"{name}.log", cwd=src, timeout=timeout
     )

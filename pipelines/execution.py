@@ -38,10 +38,17 @@ def log_exception(name: str, exc: BaseException) -> Path:
     return path
 
 
-DAGSTER_SETTINGS = """\
-# Written by `accounts`: the Dagster instance its runs are recorded in (`accounts ui` shows them).
+SETTINGS_HEADER = "# Written by `accounts`"
+DAGSTER_SETTINGS = f"""\
+{SETTINGS_HEADER}: the Dagster instance its runs are recorded in (`accounts ui` shows them).
 telemetry:
   enabled: false
+# Dagster's SQLite event log with open connections (pipelines/event_log.py): same files, faster
+event_log_storage:
+  module: pipelines.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {{base_dir}}
 """
 
 
@@ -51,8 +58,12 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text(DAGSTER_SETTINGS)
+    written = DAGSTER_SETTINGS.format(base_dir=home / "history" / "runs")
+    # a file a person wrote is theirs; one an earlier version of `accounts` wrote is brought up to date
+    if not settings.exists() or (
+        settings.read_text().startswith(SETTINGS_HEADER) and settings.read_text() != written
+    ):
+        settings.write_text(written)
     return home
 
 

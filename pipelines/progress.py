@@ -14,14 +14,16 @@ from typing import TextIO
 
 from dagster import DagsterEventType, DagsterInstance
 
+from pipelines.transforms import AFTER_ASSIGNMENT_GROUP, BEFORE_ASSIGNMENT_GROUP
+
 POLL_SECONDS = 0.25
 # the words a person reads for each step of the jobs (dbt's steps are named after their groups)
 STAGE_NAMES = {
     "landing_files": "loading landing files",
     "raw__revenue_published_months_are_fresh": "checking for late data",
-    "worth_and_loyalty": "dbt: worth and loyalty models",
+    BEFORE_ASSIGNMENT_GROUP: "dbt: worth and loyalty models",
     "module_assignment_history": "assigning customers to account managers",
-    "modules_and_risk": "dbt: modules and risk models",
+    AFTER_ASSIGNMENT_GROUP: "dbt: modules and risk models",
     "staged_publication": "staging the publication",
     "staged_publication_quality_expectations": "quality checks (great-expectations)",
     "published_warehouse": "publishing",

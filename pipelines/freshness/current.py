@@ -7,6 +7,7 @@ stale, the same configuration and the same code, the report written) has nothing
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from pipelines.ingest.landing import new_landing_files
 
 # what decides the numbers: the Python package and the dbt project
 _CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".md"}
+_NOT_SOURCE = {"target", "logs", "dbt_packages", "__pycache__"}
 
 
 def package_version() -> str:
@@ -45,14 +47,19 @@ def _code_version() -> str:
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
     for root in sorted({package, paths.DBT_PROJECT_DIR}):
-        for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES and _is_source(p, root)):
+        for path in _source_files(root):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return f"{package_version()}+{digest.hexdigest()[:12]}"
 
 
-def _is_source(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return not any(part in {"target", "logs", "dbt_packages", "__pycache__"} for part in parts)
+def _source_files(root: Path) -> list[Path]:
+    """The code files under `root`, in a stable order; dbt's and Python's outputs are not walked
+    (dbt's target folder holds a folder per invocation)."""
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in _NOT_SOURCE]
+        files += [Path(folder, name) for name in names if Path(name).suffix in _CODE_SUFFIXES]
+    return sorted(files)
 
 
 def nothing_new(

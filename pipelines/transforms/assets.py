@@ -8,6 +8,8 @@ moves the sources and the marts).
 """
 
 import os
+import shutil
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.core.failpoints import after_first
 from pipelines.partitions import month_range
 from pipelines.resources import WarehouseResource
-from pipelines.transforms import spark
+from pipelines.transforms import AFTER_ASSIGNMENT_GROUP, BEFORE_ASSIGNMENT_GROUP, spark
 from pipelines.transforms.project import (
     PARTIAL_PARSE_FILE,
     dbt_project,
@@ -62,7 +64,7 @@ def build(
     month_from, month_to = month_range(context.partition_key_range)
     engine = warehouse.engine()
     context.log.info(f"dbt build for months {month_from}..{month_to} on {engine}")
-    cache = partial_parse_cache(warehouse, f"{context.op.name}.{engine}")
+    cache = partial_parse_cache(warehouse, engine)
     reuse = {"DBT_PARTIAL_PARSE_FILE_PATH": str(cache)} if cache.exists() else {}
     target = []
     if engine == "spark":
@@ -75,19 +77,37 @@ def build(
         invocation = dbt.cli(["build", *target, "--vars", variables(warehouse.settings())], context=context)
     yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
     keep_partial_parse(invocation.target_path / PARTIAL_PARSE_FILE, cache)
+    prune_invocation_folders(invocation.target_path.parent)
     if engine == "spark":
         with warehouse.connect() as con:
             spark.import_marts(con, warehouse.spark_dir(), mart_tables_of_group(after_assignment))
 
 
-def partial_parse_cache(warehouse: WarehouseResource, group: str) -> Path:
-    """dbt's partial-parse state for this warehouse and dbt group. dbt re-parses the whole project
-    when the profile changes, and the profile holds the warehouse path; dagster-dbt gives every
-    invocation a fresh target dir seeded from `transforms/target`, parsed for the default path.
-    Keeping the state beside the warehouse lets the next invocation against it parse only what
-    changed (dbt still checks files, vars, env vars and profile against it and re-parses what
-    differs). One file per group: the two groups' states were seen to reject each other."""
-    return warehouse.directory() / "dbt" / f"{group}.{PARTIAL_PARSE_FILE}"
+def partial_parse_cache(warehouse: WarehouseResource, engine: str) -> Path:
+    """dbt's partial-parse state for this warehouse and engine. dbt re-parses the whole project
+    (~3.5 s) when the profile changes, and the profile holds the warehouse path; dagster-dbt gives
+    every invocation a fresh target dir seeded from `transforms/target`, parsed for the default
+    path. Keeping the state beside the warehouse lets the next invocation against it, of either
+    dbt group, parse only what changed (dbt still checks files, vars, env vars and profile against
+    it and re-parses what differs): a run on a new warehouse parses once, not once per group."""
+    return warehouse.directory() / "dbt" / f"{engine}.{PARTIAL_PARSE_FILE}"
+
+
+# dagster-dbt leaves a folder per invocation (~10 MB: manifest, compiled SQL, run results); a
+# nightly schedule would fill a disk. Kept: the newest few, and any another run may still be using.
+KEPT_INVOCATIONS = 20
+IN_USE_SECONDS = 24 * 3600
+
+
+def prune_invocation_folders(target: Path, keep: int = KEPT_INVOCATIONS) -> None:
+    """Remove all but the newest `keep` invocation folders (`<group>-<run>-<id>`) in `target`."""
+    groups = (f"{BEFORE_ASSIGNMENT_GROUP}-", f"{AFTER_ASSIGNMENT_GROUP}-")
+    folders = [p for p in target.iterdir() if p.is_dir() and p.name.startswith(groups)]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
+    for folder in folders[keep:]:
+        if now - folder.stat().st_mtime > IN_USE_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def keep_partial_parse(written: Path, cache: Path) -> None:
@@ -109,7 +129,7 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         exclude=AFTER_ASSIGNMENT,
-        name="worth_and_loyalty",
+        name=BEFORE_ASSIGNMENT_GROUP,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
@@ -121,7 +141,7 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         select=AFTER_ASSIGNMENT,
-        name="modules_and_risk",
+        name=AFTER_ASSIGNMENT_GROUP,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,

@@ -483,3 +483,24 @@ def test_the_unique_test_names_a_repeated_key_and_passes_distinct_keys(tmp_path)
     failed = {node: message for node, message in run.failures().items() if "unique" in node}
     assert list(failed) == ["unique_stg_revenue_transaction_id"]
     assert "Got 1 result" in failed["unique_stg_revenue_transaction_id"]
+
+
+def test_column_rules_name_each_broken_rule_and_its_rows(tmp_path):
+    # the value rules declared on the columns (`config: meta:`) run as one test per model
+    # (macros/generic_tests.sql): stg_account_managers declares manager_id not null and
+    # capacity not null and at least 0
+    path = tmp_path / "warehouse.duckdb"
+    manager = {"manager_name": "M", "active_from": D("2024-01-01"), "active_to": None}
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.account_managers", [{**manager, "manager_id": "m1", "capacity": 0.5},
+                                                  {**manager, "manager_id": "m2", "capacity": None}])  # fmt: skip
+    select = "stg_account_managers"
+    assert run_dbt(path, select=select, vars=MAY).success
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.account_managers", [{**manager, "manager_id": "m3", "capacity": -1.0},
+                                                  {**manager, "manager_id": "m4", "capacity": -0.5}])  # fmt: skip
+    run = run_dbt(path, select=select, vars=MAY, check=False, extra=["--store-failures"])
+    assert list(run.failures()) == ["column_rules_stg_account_managers_"]
+    assert "Got 1 result" in run.failures()["column_rules_stg_account_managers_"]
+    stored = query(path, "select * from dbt_test__audit.column_rules_stg_account_managers_")
+    assert stored == [{"column_name": "capacity", "rule": "at least 0", "failing_rows": 2}]

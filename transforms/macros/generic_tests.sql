@@ -8,16 +8,6 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
 
-{#- Every value lies in [min_value, max_value] (either bound optional); nulls pass. -#}
-{% test between(model, column_name, min_value=none, max_value=none) %}
-select {{ column_name }}
-from {{ model }}
-where {{ column_name }} is not null
-  and (false
-  {%- if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
-  {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %})
-{% endtest %}
-
 {#- Each as_of_date of the model has exactly `expected` rows (e.g. the 25 worth-matrix cells). -#}
 {% test rows_per_as_of(model, expected) %}
 select as_of_date, count(*) as n
@@ -43,4 +33,59 @@ where {{ column_name }} is not null
   and (select may_repeat from hashed)
 group by {{ column_name }}
 having count(*) > 1
+{% endmacro %}
+
+{#- The value rules of a model's columns, declared on each column in its yml (`config: meta:`):
+    `not_null: true`, `min_value`, `max_value` (either bound optional; nulls pass the bounds).
+    One test per model, one scan, instead of a test per column and rule: every dbt test is a node
+    (parsed, compiled, queried, two Dagster events: ~40 ms before it reads a row) and these rules
+    were 274 of the project's 361 tests. A failing row names the column, the rule it breaks and
+    how many rows break it. -#}
+{% test column_rules(model) %}
+{%- set rules = column_rules_of(model) -%}
+with broken as (
+    select
+    {%- for rule in rules %}
+        sum(case when {{ rule.broken }} then 1 else 0 end) as rule_{{ loop.index }}{{ "," if not loop.last }}
+    {%- else %}
+        0 as rule_0
+    {%- endfor %}
+    from {{ model }}
+)
+{%- for rule in rules %}
+select '{{ rule.column }}' as column_name, '{{ rule.text }}' as rule, rule_{{ loop.index }} as failing_rows
+from broken where rule_{{ loop.index }} > 0
+{{ "union all" if not loop.last }}
+{%- else %}
+select 'none' as column_name, 'no rule' as rule, 0 as failing_rows from broken where false
+{%- endfor %}
+{% endtest %}
+
+{#- [{column, broken (SQL true for a row that breaks the rule), text}] of the model `relation`
+    from its columns' meta; at parse time (no graph yet) none. -#}
+{% macro column_rules_of(relation) %}
+{%- if not execute -%}{{ return([]) }}{%- endif -%}
+{%- set rules = [] -%}
+{%- set models = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
+    | selectattr("alias", "equalto", relation.identifier) | list -%}
+{%- for node in models -%}
+    {%- for name, column in node.columns.items() -%}
+        {%- set meta = (column.config or {}).get("meta") or column.meta or {} -%}
+        {%- if meta.get("not_null") -%}
+            {%- do rules.append({"column": name, "broken": name ~ " is null", "text": "not null"}) -%}
+        {%- endif -%}
+        {%- if meta.get("min_value") is not none -%}
+            {%- do rules.append({"column": name, "broken": name ~ " < " ~ meta.min_value,
+                                 "text": "at least " ~ meta.min_value}) -%}
+        {%- endif -%}
+        {%- if meta.get("max_value") is not none -%}
+            {%- do rules.append({"column": name, "broken": name ~ " > " ~ meta.max_value,
+                                 "text": "at most " ~ meta.max_value}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endfor -%}
+{%- if not rules -%}
+    {{ exceptions.raise_compiler_error("column_rules on " ~ relation.identifier ~ ": none of its columns declares a rule (config: meta: not_null / min_value / max_value)") }}
+{%- endif -%}
+{{ return(rules) }}
 {% endmacro %}

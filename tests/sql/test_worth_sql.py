@@ -492,13 +492,25 @@ def test_column_rules_name_each_broken_rule_and_its_rows(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     manager = {"manager_name": "M", "active_from": D("2024-01-01"), "active_to": None}
     with raw_warehouse(path) as con:
-        insert_rows(con, "raw.account_managers", [{**manager, "manager_id": "m1", "capacity": 0.5},
-                                                  {**manager, "manager_id": "m2", "capacity": None}])  # fmt: skip
+        insert_rows(
+            con,
+            "raw.account_managers",
+            [
+                manager | {"manager_id": "m1", "capacity": 0.5},
+                manager | {"manager_id": "m2", "capacity": None},
+            ],
+        )
     select = "stg_account_managers"
     assert run_dbt(path, select=select, vars=MAY).success
     with raw_warehouse(path) as con:
-        insert_rows(con, "raw.account_managers", [{**manager, "manager_id": "m3", "capacity": -1.0},
-                                                  {**manager, "manager_id": "m4", "capacity": -0.5}])  # fmt: skip
+        insert_rows(
+            con,
+            "raw.account_managers",
+            [
+                manager | {"manager_id": "m3", "capacity": -1.0},
+                manager | {"manager_id": "m4", "capacity": -0.5},
+            ],
+        )
     run = run_dbt(path, select=select, vars=MAY, check=False, extra=["--store-failures"])
     assert list(run.failures()) == ["column_rules_stg_account_managers_"]
     assert "Got 1 result" in run.failures()["column_rules_stg_account_managers_"]

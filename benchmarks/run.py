@@ -756,7 +756,8 @@ def measure(
         args, {**env, "DAGSTER_HOME": str(home)}, log_dir / f"{name}.log", cwd=src, timeout=timeout
     )
     try:
-        steps, result.run_ids = dagster_steps(home)
+        # no settings file: the command started no Dagster run (a night with nothing new)
+        steps, result.run_ids = dagster_steps(home) if (home / "dagster.yaml").exists() else ({}, [])
     except Exception as exc:  # noqa: BLE001 - a broken event log must not lose the wall time
         print(f"  could not read the event log of {name}: {exc}", flush=True)
         steps = {}

@@ -2,9 +2,10 @@
 
 Dagster's own SQLite event log opens a new SQLAlchemy engine and connection for every event it
 stores, twice for an asset or check event (the run's database and the cross-run index). A monthly
-run stores ~1,300 events (every dbt test is an asset check: planned, then evaluated), so the
-connection churn alone cost ~10 ms per event, ~13 s of a 55 s run at 100k customers, on the
-pipeline's critical path (dbt's output waits while its events are stored). This class keeps one
+run stores hundreds of events (every dbt test is an asset check: planned, then evaluated); the
+connection churn cost ~10 ms per event, on the pipeline's critical path (dbt's output waits while
+its events are stored): with 361 dbt tests, 17.7 s of the process's time at 100k customers under
+cProfile, 5.1 s with this class, and the nightly run took 49.4 s instead of 54.6 s. This class keeps one
 engine per database for the few databases a process writes (the index and its runs), and stores
 with SQLite's `synchronous=NORMAL`, which in WAL mode (Dagster's) syncs at checkpoints rather
 than at every commit: a power cut may lose the last events of a run record, never corrupt it.

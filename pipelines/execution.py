@@ -60,9 +60,8 @@ def dagster_home() -> Path:
     settings = home / "dagster.yaml"
     written = DAGSTER_SETTINGS.format(base_dir=home / "history" / "runs")
     # a file a person wrote is theirs; one an earlier version of `accounts` wrote is brought up to date
-    if not settings.exists() or (
-        settings.read_text().startswith(SETTINGS_HEADER) and settings.read_text() != written
-    ):
+    current = settings.read_text() if settings.exists() else SETTINGS_HEADER
+    if current.startswith(SETTINGS_HEADER) and current != written:
         settings.write_text(written)
     return home
 

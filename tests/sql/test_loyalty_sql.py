@@ -554,3 +554,34 @@ def test_concentration(drivers):
     assert row["effective_customers"] == pytest.approx(10000 / 4285.3)
     # big2 holds exactly 10%: included
     assert (row["customers_10pct_plus"], row["customers_10pct_plus_ids"]) == (2, ["big1", "big2"])
+
+
+def test_last_purchase_before_both_windows(tmp_path):
+    # int_customer_purchases takes the last purchase from the windows (G - 24 months, G] when
+    # there is one there, and looks further back only for the others: OLD bought once, before
+    # both windows of D and of D0; OLDC also has a credit note in the windows (a revenue day, not a
+    # purchase); NOW bought in the window, after an older purchase
+    path = tmp_path / "warehouse.duckdb"
+    sales = [("OLD", "2021-03-01", 500), ("OLDC", "2021-05-10", 300), ("OLDC", "2024-02-01", -50),
+             ("NOW", "2020-01-01", 100), ("NOW", "2024-06-20", 100)]  # fmt: skip
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.customers", [customer(c) for c in ("OLD", "OLDC", "NOW")])
+        insert_rows(con, "raw.revenue", [
+            {"transaction_id": f"t{i}", "customer_id": cid, "transaction_date": D(day),
+             "product_line": "A", "amount": amount, "margin": None}
+            for i, (cid, day, amount) in enumerate(sales)
+        ])  # fmt: skip
+    run_dbt(path, vars=MONTH, select="+int_customer_purchases")
+    rows = query(path, "SELECT grading_date, customer_id, last_purchase_date, days_since_last_purchase "
+                       "FROM intermediate.int_customer_purchases")  # fmt: skip
+    got = {(r["grading_date"], r["customer_id"]): (r["last_purchase_date"], r["days_since_last_purchase"])
+           for r in rows}  # fmt: skip
+    d, d0 = D("2024-06-20"), D("2023-06-20")  # D: the latest transaction, NOW's
+    assert got == {
+        (d, "OLD"): (D("2021-03-01"), (d - D("2021-03-01")).days),
+        (d, "OLDC"): (D("2021-05-10"), (d - D("2021-05-10")).days),
+        (d, "NOW"): (D("2024-06-20"), 0),
+        (d0, "OLD"): (D("2021-03-01"), (d0 - D("2021-03-01")).days),
+        (d0, "OLDC"): (D("2021-05-10"), (d0 - D("2021-05-10")).days),
+        (d0, "NOW"): (D("2020-01-01"), (d0 - D("2020-01-01")).days),
+    }

@@ -9,7 +9,7 @@ delivery order, the Parquet folder of the raw table so far (or none) and where t
 
 - `<work>/checked`: every file's outcome as rows: its valid rows (`_kind` valid), quarantined rows,
   data issues, one summary row per file (`file` or `rejected`). Each file is read and judged whole
-  by one Python task (`mapInArrow` over `readers.read_landing_file` and `rules.clean_frame`), as
+  by one Python task (`mapInArrow` over `readers.read_landing_file` and `rules.clean_file`), as
   the DuckDB engine does, so line numbers, reasons and rejections are the same;
 - `<version>`: the raw table after the delivery (Parquet);
 - `<work>/replacements` and `<work>/written`: the keys replaced and the rows written per file.
@@ -37,7 +37,7 @@ import pyarrow as pa
 from pipelines.ingest.contract import validate_valid_rows
 from pipelines.ingest.datasets import DATASETS, LINEAGE_COLUMNS, Dataset
 from pipelines.ingest.readers import RejectFile, read_landing_file
-from pipelines.ingest.rules import clean_frame, quote_examples
+from pipelines.ingest.rules import clean_file, quote_examples
 
 KIND = "_kind"  # valid / quarantine / issue / file / rejected
 FILE_INDEX = "_file_index"  # the file's place in the delivery, from 1 (0: the raw table so far)
@@ -99,11 +99,12 @@ def check_file(dataset: Dataset, path: str, rel: str, index: int) -> list[pa.Tab
         summary = pl.DataFrame({"line_number": [rejection.line], "column_name": [rejection.column]},
                                schema={"line_number": pl.Int64, "column_name": pl.String})  # fmt: skip
         return [_conform(summary, schema, **common, **{KIND: "rejected", "text": rejection.reason})]
-    clean = clean_frame(frame, dataset, rel)
+    clean, rows_read = clean_file(frame, dataset, rel), frame.height
+    del frame  # the file as read is not needed any more
     validate_valid_rows(dataset.name, clean.valid)  # a failure here is a bug in the row rules
     summary = pl.DataFrame(
         {
-            "rows_read": [frame.height],
+            "rows_read": [rows_read],
             "quarantine_examples": [quote_examples(clean.quarantine, "reason")],
             "issue_examples": [quote_examples(clean.issues, "issue")],
         }

@@ -28,7 +28,7 @@ from pipelines.freshness.drift import config_drift, refuse_drift
 from pipelines.partitions import month_range
 from pipelines.publication.stage import record_checks_passed, stage_publication, staged_path_for, swap_in
 from pipelines.resources import WarehouseResource
-from pipelines.transforms.project import descriptions, mart_tables
+from pipelines.transforms.project import descriptions, grains, mart_tables
 
 PUBLICATION_GROUP = "publication"
 # Run tags: the run restates the impact study on purpose (a backfill); the run may publish a
@@ -59,6 +59,7 @@ def staged_publication(context: AssetExecutionContext, warehouse: WarehouseResou
         run_id=context.run_id,
         settings=settings,
         config_drift=[str(d) for d in drift.snapshot + drift.study],
+        grains=grains(),
     )
     failpoint("publish.staged")  # tests kill here: staged file complete, not yet audited
     return MaterializeResult(

@@ -107,6 +107,21 @@ def source_tables() -> list[tuple[str, str]]:
     return sorted((s["schema"], s["identifier"]) for s in _manifest()["sources"].values())
 
 
+def grains() -> dict[str, list[str]]:
+    """Mart -> the columns its `unique_combination` test declares unique (the first such test by
+    name when it has several): the order its published rows are written in."""
+    nodes = _manifest()["nodes"]
+    marts = {node["unique_id"]: node["alias"] or node["name"] for node in _marts()}
+    grain: dict[str, list[str]] = {}
+    for test_id in sorted(nodes):
+        test = nodes[test_id]
+        if test["resource_type"] == "test" and test.get("attached_node") in marts:
+            metadata = test.get("test_metadata") or {}
+            if metadata.get("name") == "unique_combination":
+                grain.setdefault(marts[test["attached_node"]], list(metadata["kwargs"]["columns"]))
+    return grain
+
+
 def descriptions() -> dict[str, tuple[str, dict[str, str]]]:
     """Table -> (description, {column: description}) of every mart, from the dbt docs."""
     return {

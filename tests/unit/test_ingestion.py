@@ -8,11 +8,15 @@ import duckdb
 import pandera.errors
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.ingest.contract import validate_valid_rows
 from pipelines.ingest.datasets import DATASETS
 from pipelines.ingest.landing import missing_required_datasets
 from pipelines.ingest.loader import FileRejected, IngestReport, ingest_all, ingest_dataset
+from pipelines.ingest.readers import read_landing_file
+from pipelines.ingest.rules import clean_file, clean_frame
 
 CUSTOMERS = "customer_id,customer_name,customer_type,region\nC1,Acme,retail,North\nC2,Beta,education,\n"
 REVENUE_HEADER = "transaction_id,customer_id,transaction_date,product_line,amount,margin\n"
@@ -515,3 +519,78 @@ def test_contract_rejects_a_repeated_key_and_names_its_rows():
     assert "one row per key (customer_id, as_of_date)" in failures["check"].to_list()
     assert len(failures) == 2  # both rows of C1, not C2
     validate_valid_rows("employee_counts", frame.tail(2))
+
+
+# --- large files: judged a slice at a time, as if whole ----------------------------------------
+
+
+def assert_judged_alike(sliced, whole):
+    for part in ("valid", "quarantine", "issues"):
+        assert getattr(sliced, part).to_dicts() == getattr(whole, part).to_dicts(), part
+
+
+@pytest.mark.parametrize(
+    "case", [*REASON_CASES.values(), *ISSUE_CASES.values()], ids=[*REASON_CASES, *ISSUE_CASES]
+)
+def test_a_file_judged_in_slices_is_judged_as_whole(landing, case):
+    dataset, content = case[0], case[1]
+    path = write(landing, f"{dataset}/part.csv", content)
+    frame = read_landing_file(path, f"{dataset}/part.csv", DATASETS[dataset])
+    assert_judged_alike(
+        clean_file(frame, DATASETS[dataset], "part.csv", rows=1),
+        clean_frame(frame, DATASETS[dataset], "part.csv"),
+    )
+
+
+REVENUE_LINE = st.tuples(
+    st.sampled_from(["T1", "T2", "T3", "T4", " T5", "T6", ""]),  # keys repeat; blank, padded
+    st.sampled_from(["C1", "C2", ""]),
+    st.sampled_from(["2024-01-05", "2024-02-30", "2024-03-01"]),
+    st.sampled_from(["", "hardware"]),
+    st.sampled_from(["10.00", "-2", "ten", ""]),
+    st.sampled_from(["", "1.5", "x"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(REVENUE_LINE, min_size=1, max_size=12), rows=st.integers(1, 5))
+def test_revenue_in_slices_of_any_size_is_judged_as_whole(landing, lines, rows):
+    content = REVENUE_HEADER + "".join(",".join(line) + "\n" for line in lines)
+    path = write(landing, "revenue/part.csv", content)
+    frame = read_landing_file(path, "revenue/part.csv", DATASETS["revenue"])
+    whole = clean_frame(frame, DATASETS["revenue"], "part.csv")
+    assert_judged_alike(clean_file(frame, DATASETS["revenue"], "part.csv", rows=rows), whole)
+
+
+def test_a_file_merged_in_parts_changes_raw_as_merged_at_once(tmp_path, monkeypatch):
+    import pipelines.ingest.loader as loader
+
+    landing = tmp_path / "landing"
+    write(
+        landing,
+        "revenue/a.csv",
+        REVENUE_HEADER + "T1,C1,2024-01-05,x,10,\nT2,C1,2024-01-06,x,5,\nT3,C2,2024-01-07,y,1,\n",
+    )
+    # T1 identical, T2 and T3 replaced (interleaved with new keys), T4 and T5 new, T6 quarantined
+    later = "T4,C1,2024-02-01,x,7,\nT2,C1,2024-01-06,x,6,\nT1,C1,2024-01-05,x,10,\nT5,C2,2024-02-02,y,3,\n"
+    write(
+        landing, "revenue/b.csv", REVENUE_HEADER + later + "T3,C2,2024-01-08,y,1,\nT6,C2,2024-02-03,y,ten,\n"
+    )
+    tables = {
+        "raw.revenue": "SELECT * EXCLUDE (_loaded_at) FROM raw.revenue",
+        "raw.row_replacements": "SELECT * EXCLUDE (replaced_at) FROM raw.row_replacements",
+        "raw.quarantine": "SELECT * EXCLUDE (quarantined_at) FROM raw.quarantine",
+        "raw.ingest_log": "SELECT dataset, source_file, status, rows_read, rows_loaded, rows_quarantined, "
+        "rows_replaced, message FROM raw.ingest_log",
+    }
+    results = []
+    for part_rows in (loader.MERGE_ROWS, 1):
+        monkeypatch.setattr(loader, "MERGE_ROWS", part_rows)
+        con = duckdb.connect(str(tmp_path / f"warehouse_{part_rows}.duckdb"))
+        ingest_dataset(con, "revenue", landing)
+        results.append({name: rows(con, sql) for name, sql in tables.items()})  # in stored order
+        con.close()
+    at_once, in_parts = results
+    assert in_parts == at_once
+    assert [r[1] for r in at_once["raw.row_replacements"]] == ["T2", "T3"]
+    assert [r[0] for r in at_once["raw.revenue"]] == ["T1", "T4", "T2", "T5", "T3"]

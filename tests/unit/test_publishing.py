@@ -120,3 +120,24 @@ def test_staging_without_swapping_leaves_the_published_file_untouched(warehouse,
 def test_swap_without_a_staged_file_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="stage it first"):
         swap_in(tmp_path / "x.staged", tmp_path / "x.duckdb")
+
+
+def test_rows_are_written_in_the_order_of_the_grain(warehouse, tmp_path):
+    published = tmp_path / "accounts.duckdb"
+    grain = {"scores": ["customer_id", "as_of_date"]}
+    staged = stage_publication(
+        warehouse, published, ["scores"], DOCS, ["2024-02"], "run-1", SETTINGS, grains=grain
+    )
+    con = duckdb.connect(str(staged.path), read_only=True)
+    rows = con.execute("SELECT customer_id, as_of_date FROM main.scores").fetchall()
+    con.close()
+    # by customer, then date (all columns would put both January rows first)
+    assert rows == [("C1", dt.date(2024, 1, 31)), ("C1", dt.date(2024, 2, 29)), ("C2", dt.date(2024, 1, 31))]
+
+
+def test_every_mart_declares_its_grain():
+    from pipelines.transforms.project import grains, mart_tables
+
+    declared = grains()
+    assert set(declared) == set(mart_tables())
+    assert declared["customer_worth"] == ["as_of_date", "customer_id"]

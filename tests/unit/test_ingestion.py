@@ -577,20 +577,23 @@ def test_a_file_merged_in_parts_changes_raw_as_merged_at_once(tmp_path, monkeypa
         landing, "revenue/b.csv", REVENUE_HEADER + later + "T3,C2,2024-01-08,y,1,\nT6,C2,2024-02-03,y,ten,\n"
     )
     tables = {
-        "raw.revenue": "SELECT * EXCLUDE (_loaded_at) FROM raw.revenue",
-        "raw.row_replacements": "SELECT * EXCLUDE (replaced_at) FROM raw.row_replacements",
-        "raw.quarantine": "SELECT * EXCLUDE (quarantined_at) FROM raw.quarantine",
+        "raw.revenue": "SELECT * EXCLUDE (_loaded_at) FROM raw.revenue ORDER BY transaction_id",
+        "raw.row_replacements": "SELECT * EXCLUDE (replaced_at) FROM raw.row_replacements ORDER BY row_key",
+        "raw.quarantine": "SELECT * EXCLUDE (quarantined_at) FROM raw.quarantine ORDER BY line_number",
         "raw.ingest_log": "SELECT dataset, source_file, status, rows_read, rows_loaded, rows_quarantined, "
-        "rows_replaced, message FROM raw.ingest_log",
+        "rows_replaced, message FROM raw.ingest_log ORDER BY source_file",
     }
     results = []
     for part_rows in (loader.MERGE_ROWS, 1):
         monkeypatch.setattr(loader, "MERGE_ROWS", part_rows)
         con = duckdb.connect(str(tmp_path / f"warehouse_{part_rows}.duckdb"))
         ingest_dataset(con, "revenue", landing)
-        results.append({name: rows(con, sql) for name, sql in tables.items()})  # in stored order
+        results.append({name: rows(con, sql) for name, sql in tables.items()})
         con.close()
     at_once, in_parts = results
     assert in_parts == at_once
     assert [r[1] for r in at_once["raw.row_replacements"]] == ["T2", "T3"]
-    assert [r[0] for r in at_once["raw.revenue"]] == ["T1", "T4", "T2", "T5", "T3"]
+    assert [(r[0], r[6]) for r in at_once["raw.revenue"]] == [
+        ("T1", "revenue/a.csv"), ("T2", "revenue/b.csv"), ("T3", "revenue/b.csv"), ("T4", "revenue/b.csv"),
+        ("T5", "revenue/b.csv"),
+    ]  # fmt: skip

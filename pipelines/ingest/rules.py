@@ -212,12 +212,17 @@ def _explain(rules: list[Rule]) -> tuple[pl.Expr, pl.Expr]:
     return column.alias("column_name"), reason.alias("reason")
 
 
+def _key(dataset: Dataset) -> pl.Expr:
+    """The dataset's key as one value (a struct when it has several columns), for hashing."""
+    return pl.struct(dataset.key) if len(dataset.key) > 1 else pl.col(dataset.key[0])
+
+
 def _may_have_duplicate_keys(checked: pl.DataFrame, dataset: Dataset) -> bool:
     # Counting distinct key hashes is much cheaper than the windowed rule (and ~8x cheaper than
     # counting distinct strings): run the rule only when needed. Distinct hashes imply distinct
     # keys; a hash collision merely runs the exact rule, which then finds no duplicate.
     valid = pl.col(RULE).is_null()
-    key = pl.struct(dataset.key) if len(dataset.key) > 1 else pl.col(dataset.key[0])
+    key = _key(dataset)
     distinct, valid_rows, invalid_rows = checked.select(
         pl.when(valid).then(key).hash().n_unique().alias("distinct"),
         valid.sum().alias("valid"),
@@ -344,10 +349,9 @@ def _repeats_a_key(frame: pl.DataFrame, dataset: Dataset, rows: int) -> bool:
     whatever rules they break. Hashes of the keys, a slice at a time; a collision only says yes."""
     schema = frame.schema
     typed = [_typed(k, dataset.columns[k], schema.get(k, pl.String())).alias(k) for k in dataset.key]
-    key = pl.struct(dataset.key) if len(dataset.key) > 1 else pl.col(dataset.key[0])
     complete = pl.all_horizontal(pl.col(k).is_not_null() for k in dataset.key)
     hashes = pl.concat(
-        frame.slice(offset, rows).select(typed).filter(complete).select(key.hash()).to_series()
+        frame.slice(offset, rows).select(typed).filter(complete).select(_key(dataset).hash()).to_series()
         for offset in range(0, frame.height, rows)
     )
     return hashes.n_unique() < hashes.len()

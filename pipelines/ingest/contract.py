@@ -58,22 +58,30 @@ def _period_ok(start: str, end: str):
     return check
 
 
-def _one_row_per_key(key: list[str]):
+def key_value(dataset: Dataset) -> pl.Expr:
+    """The dataset's key as one value (a struct when it has several columns), for hashing."""
+    return pl.struct(dataset.key) if len(dataset.key) > 1 else pl.col(dataset.key[0])
+
+
+def _one_row_per_key(dataset: Dataset):
+    key, keyed = list(dataset.key), key_value(dataset)
+
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         # Distinct key hashes == rows proves uniqueness at a seventh of the cost of comparing
-        # strings (pandera's `unique=`); otherwise every row of a repeated key fails.
-        frame = data.lazyframe
-        hashed = pl.struct(key).hash().n_unique() == pl.len()
-        if frame.select(hashed).collect().item():
+        # strings (pandera's `unique=`); otherwise every row of a repeated key fails. Counted on
+        # the collected key columns: the lazy engine's distinct count of 13M revenue keys held
+        # 0.84 GB more and took twice as long as the eager one's (0.21 GB).
+        keys = data.lazyframe.select(key).collect()
+        if keys.select(keyed.hash().n_unique() == pl.len()).item():
             return pl.LazyFrame({"one_row_per_key": [True]})
-        return frame.select(~pl.struct(key).is_duplicated())
+        return keys.lazy().select(~keyed.is_duplicated())
 
     return check
 
 
 def _frame_checks(dataset: Dataset) -> list[pa.Check]:
     key = list(dataset.key)
-    checks = [pa.Check(_one_row_per_key(key), error=f"one row per key ({', '.join(key)})")]
+    checks = [pa.Check(_one_row_per_key(dataset), error=f"one row per key ({', '.join(key)})")]
     for start, end in PERIODS:
         if {start, end} <= dataset.columns.keys():
             checks.append(pa.Check(_period_ok(start, end), error=f"{end} must be after {start}"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.core.vocabulary import DIRECTIONS, MEDIA
-from pipelines.ingest.contract import PERIODS, polars_type
+from pipelines.ingest.contract import PERIODS, key_value, polars_type
 from pipelines.ingest.datasets import Dataset
 from pipelines.ingest.readers import LINE
 
@@ -212,17 +212,12 @@ def _explain(rules: list[Rule]) -> tuple[pl.Expr, pl.Expr]:
     return column.alias("column_name"), reason.alias("reason")
 
 
-def _key(dataset: Dataset) -> pl.Expr:
-    """The dataset's key as one value (a struct when it has several columns), for hashing."""
-    return pl.struct(dataset.key) if len(dataset.key) > 1 else pl.col(dataset.key[0])
-
-
 def _may_have_duplicate_keys(checked: pl.DataFrame, dataset: Dataset) -> bool:
     # Counting distinct key hashes is much cheaper than the windowed rule (and ~8x cheaper than
     # counting distinct strings): run the rule only when needed. Distinct hashes imply distinct
     # keys; a hash collision merely runs the exact rule, which then finds no duplicate.
     valid = pl.col(RULE).is_null()
-    key = _key(dataset)
+    key = key_value(dataset)
     distinct, valid_rows, invalid_rows = checked.select(
         pl.when(valid).then(key).hash().n_unique().alias("distinct"),
         valid.sum().alias("valid"),
@@ -351,7 +346,7 @@ def _repeats_a_key(frame: pl.DataFrame, dataset: Dataset, rows: int) -> bool:
     typed = [_typed(k, dataset.columns[k], schema.get(k, pl.String())).alias(k) for k in dataset.key]
     complete = pl.all_horizontal(pl.col(k).is_not_null() for k in dataset.key)
     hashes = pl.concat(
-        frame.slice(offset, rows).select(typed).filter(complete).select(_key(dataset).hash()).to_series()
+        frame.slice(offset, rows).select(typed).filter(complete).select(key_value(dataset).hash()).to_series()
         for offset in range(0, frame.height, rows)
     )
     return hashes.n_unique() < hashes.len()

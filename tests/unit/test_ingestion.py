@@ -11,10 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.ingest import loader
 from pipelines.ingest.contract import validate_valid_rows
 from pipelines.ingest.datasets import DATASETS
 from pipelines.ingest.landing import missing_required_datasets
-from pipelines.ingest.loader import FileRejected, IngestReport, ingest_all, ingest_dataset
+from pipelines.ingest.loader import (
+    FileRejected,
+    IngestReport,
+    ingest_all,
+    ingest_dataset,
+    release_cached_blocks,
+)
 from pipelines.ingest.readers import read_landing_file
 from pipelines.ingest.rules import clean_file, clean_frame
 
@@ -521,6 +528,38 @@ def test_contract_rejects_a_repeated_key_and_names_its_rows():
     validate_valid_rows("employee_counts", frame.tail(2))
 
 
+def test_contract_rejects_a_repeated_one_column_key():
+    frame = pl.DataFrame(
+        {"customer_id": ["C1", "C2", "C1"], "customer_name": ["a", "b", "c"],
+         "customer_type": ["retail"] * 3, "region": [None] * 3, "_source_file": ["x.csv"] * 3,
+         "_source_line": [2, 3, 4], "_extra": [None] * 3},
+        schema_overrides={"region": pl.String, "_extra": pl.String},
+    )  # fmt: skip
+    with pytest.raises(pandera.errors.SchemaErrors) as error:
+        validate_valid_rows("customers", frame)
+    assert error.value.failure_cases["check"].to_list() == ["one row per key (customer_id)"] * 2
+    validate_valid_rows("customers", frame.head(2))
+
+
+def test_cached_table_blocks_are_released_and_the_memory_limit_is_kept(con, monkeypatch):
+    monkeypatch.setattr(loader, "RELEASE_LIMIT", "1MB")  # DuckDB keeps up to it: a small table here
+    (default,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute("CREATE TABLE t AS SELECT range AS i, range::varchar AS s FROM range(2000000)")
+    con.execute("CHECKPOINT")
+    cached = "SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+    assert rows(con, "SELECT sum(i), count(DISTINCT s) FROM t") == [(1999999000000, 2000000)]
+    (before,) = rows(con, cached)[0]
+    release_cached_blocks(con)
+    (after,) = rows(con, cached)[0]
+    assert after < before / 10, (before, after)
+    assert rows(con, "SELECT current_setting('memory_limit')") == [(default,)]
+    assert rows(con, "SELECT sum(i), count(DISTINCT s) FROM t") == [(1999999000000, 2000000)]
+    con.execute("SET memory_limit = '1GB'")  # a limit the caller set comes back
+    release_cached_blocks(con)
+    (kept,) = rows(con, "SELECT current_setting('memory_limit')")[0]
+    assert kept in ("953.6 MiB", "953.5 MiB")  # to the precision DuckDB shows it with
+
+
 # --- large files: judged a slice at a time, as if whole ----------------------------------------
 
 
@@ -563,8 +602,6 @@ def test_revenue_in_slices_of_any_size_is_judged_as_whole(landing, lines, rows):
 
 
 def test_a_file_merged_in_parts_changes_raw_as_merged_at_once(tmp_path, monkeypatch):
-    import pipelines.ingest.loader as loader
-
     landing = tmp_path / "landing"
     write(
         landing,

@@ -81,7 +81,7 @@ RELEASE_LIMIT = "64MB"
 def release_cached_blocks(con: duckdb.DuckDBPyConnection) -> None:
     """Let DuckDB drop the raw tables' blocks it keeps in memory after a commit (written, so only
     cached) by lowering its memory limit for a moment. Without it they stack under the next file's
-    frames: at 48.8M revenue and 23.8M contact rows 1.2 GB, the ingestion's peak 3.9 -> 3.0 GB."""
+    frames: at 48.8M revenue and 23.8M contact rows 1.2 GB, the ingestion's peak 3.9 -> 2.9 GB."""
     setting = "SELECT current_setting('memory_limit')"
     (limit,) = con.execute(setting).fetchone()
     try:

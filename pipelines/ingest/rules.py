@@ -344,9 +344,10 @@ def _repeats_a_key(frame: pl.DataFrame, dataset: Dataset, rows: int) -> bool:
     whatever rules they break. Hashes of the keys, a slice at a time; a collision only says yes."""
     schema = frame.schema
     typed = [_typed(k, dataset.columns[k], schema.get(k, pl.String())).alias(k) for k in dataset.key]
+    key = key_value(dataset)
     complete = pl.all_horizontal(pl.col(k).is_not_null() for k in dataset.key)
     hashes = pl.concat(
-        frame.slice(offset, rows).select(typed).filter(complete).select(key_value(dataset).hash()).to_series()
+        frame.slice(offset, rows).select(typed).filter(complete).select(key.hash()).to_series()
         for offset in range(0, frame.height, rows)
     )
     return hashes.n_unique() < hashes.len()

@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--host", default="127.0.0.1")
+    dbt = commands.add_parser(
+        "dbt",
+        help="run a dbt command on the working warehouse with the pipeline's vars and months, e.g. "
+        "`accounts dbt --month 2026-10 -- build -s int_customer_purchases` (no run may be writing it)",
+    )
+    dbt.add_argument("--month", type=_month, help="the run's month (default: the latest month of the data)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="the dbt command and its options, after --")
     report = commands.add_parser("report", help="rebuild the HTML report of the published file")
     report.add_argument("--out", type=Path, help="default: report.html beside the published file")
     return parser
@@ -148,6 +155,32 @@ def ui(args: argparse.Namespace) -> int:
         return subprocess.call(command, env=os.environ | {"DAGSTER_HOME": str(home)})
     except KeyboardInterrupt:
         return 0
+
+
+def dbt(args: argparse.Namespace) -> int:
+    """dbt by hand on the DuckDB warehouse, as the pipeline runs it: the project, the profile's
+    warehouse path, the config's vars, the month as ACCOUNTS_MONTH_FROM / _TO (environment
+    variables, as the pipeline passes them: other vars would make dbt re-parse the project).
+    Returns dbt's exit code."""
+    import os
+    import subprocess
+
+    from pipelines.transforms.project import TARGET_PATH, variables
+
+    dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    if not dbt_args:
+        raise PipelineFailed("dbt", ["name a dbt command after --, e.g. `accounts dbt -- ls -s marts`"])
+    month = args.month or data_months()[1]
+    command = [str(Path(paths.ENVIRONMENT_BIN) / "dbt"), *dbt_args,
+               "--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR),
+               "--target-path", str(TARGET_PATH), "--vars", variables()]  # fmt: skip
+    environment = os.environ | {
+        "ACCOUNTS_WAREHOUSE_PATH": str(paths.warehouse_path()),
+        "ACCOUNTS_MONTH_FROM": month,
+        "ACCOUNTS_MONTH_TO": month,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return subprocess.call(command, env=environment)
 
 
 def report(args: argparse.Namespace) -> int:
@@ -254,7 +287,7 @@ def plan(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"plan": plan, "export": export, "docs": docs, "ui": ui, "report": report}
+COMMANDS = {"plan": plan, "export": export, "docs": docs, "ui": ui, "report": report, "dbt": dbt}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import zipfile
 import duckdb
 import pytest
 from conftest import SAMPLE_LANDING
+from run_helpers import table_rows
 
 from pipelines.cli import main
 from pipelines.publication.summary import summary
@@ -384,6 +385,18 @@ def test_dbt_docs_describe_the_published_tables(published, tmp_path, capsys):
     for table in ("customer_worth", "worth_matrix", "manager_scorecard"):
         assert f'"unique_id": "model.accounts.{table}"' in html
     assert html.count('"schema": "main"') >= 20
+
+
+def test_dbt_by_hand_runs_on_the_working_warehouse_with_the_pipelines_vars(published, capfd):
+    warehouse_dir = published[0].parent
+    [(customers,)] = table_rows(warehouse_dir / "warehouse.duckdb", "SELECT count(*) FROM raw.customers")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(warehouse_dir))
+        inline = "select count(*) as n from {{ ref('stg_customers') }}"
+        assert main(["dbt", "--", "show", "--inline", inline, "--output", "json"]) == 0
+        assert f'"n": {customers}' in capfd.readouterr().out
+        assert main(["dbt"]) == 1
+        assert "name a dbt command after --" in capfd.readouterr().err
 
 
 def test_runs_are_recorded_where_the_dagster_ui_reads_them(published):

@@ -259,18 +259,27 @@
 {% macro duckdb__list_length(list) -%}len({{ list }}){%- endmacro %}
 {% macro spark__list_length(list) -%}size({{ list }}){%- endmacro %}
 
-{#- Aggregate: the sorted list of the dates `day` of the rows passing `filter` (NULL for none). -#}
-{% macro sorted_day_list(day, filter) -%}
-    {{ return(adapter.dispatch('sorted_day_list')(day, filter)) }}
+{#- Aggregate: the sorted list of the distinct dates `day` of the group. -#}
+{% macro sorted_distinct_days(day) -%}
+    {{ return(adapter.dispatch('sorted_distinct_days')(day)) }}
 {%- endmacro %}
-{% macro duckdb__sorted_day_list(day, filter) -%}
-    list_sort(list({{ day }}) filter (where {{ filter }}))
+{% macro duckdb__sorted_distinct_days(day) -%}list_sort(list_distinct(list({{ day }}))){%- endmacro %}
+{% macro spark__sorted_distinct_days(day) -%}array_sort(collect_set({{ day }})){%- endmacro %}
+
+{#- The elements `x` of a list for which `condition` (an expression of x and of the row's columns)
+    holds, in their order. -#}
+{% macro list_where(list, condition) -%}
+    {{ return(adapter.dispatch('list_where')(list, condition)) }}
 {%- endmacro %}
-{% macro spark__sorted_day_list(day, filter) -%}
-    case when count({{ day }}) filter (where {{ filter }}) > 0 then
-        array_sort(collect_list({{ day }}) filter (where {{ filter }}))
-    end
+{% macro duckdb__list_where(list, condition) -%}list_filter({{ list }}, lambda x: {{ condition }}){%- endmacro %}
+{% macro spark__list_where(list, condition) -%}filter({{ list }}, x -> {{ condition }}){%- endmacro %}
+
+{#- The largest element of a list; NULL for an empty list. -#}
+{% macro list_max_sql(list) -%}
+    {{ return(adapter.dispatch('list_max_sql')(list)) }}
 {%- endmacro %}
+{% macro duckdb__list_max_sql(list) -%}list_max({{ list }}){%- endmacro %}
+{% macro spark__list_max_sql(list) -%}array_max({{ list }}){%- endmacro %}
 
 {#- Median of the day gaps between consecutive dates of a sorted list of >= 2 dates, as DOUBLE
     (the mean of the two middle gaps when their number is even: whole or half days, exact). -#}

@@ -11,31 +11,23 @@ with dates as (
     from {{ ref('int_grading_dates') }}
 ),
 
-contact_days as (
-    select
-        customer_id,
-        contact_day as day,
-        count(*) as contacts,
-        count(*) filter (where {{ is_dissatisfier('reason_code') }}) as dissatisfier_contacts,
-        count(*) filter (where {{ is_satisfier('reason_code') }}) as satisfier_contacts
-    from {{ ref('stg_contacts') }}
-    group by all
-),
-
 contacts_window as (
+    -- straight from the contacts: a customer has about one contact a day, so grouping them to
+    -- customer-days first (over all history) cost more than it saved (23.8M -> 23.1M rows at 1M
+    -- customers, 6.8 s)
     select
         d.grading_date,
         c.customer_id,
-        coalesce(sum(c.contacts) filter (where c.day > d.window_start), 0) as contacts_12m,
-        coalesce(sum(c.dissatisfier_contacts) filter (where c.day > d.dissatisfier_start), 0)
+        count(*) filter (where c.contact_day > d.window_start) as contacts_12m,
+        count(*) filter (where c.contact_day > d.dissatisfier_start and {{ is_dissatisfier('c.reason_code') }})
             as dissatisfier_contacts_recent,
-        coalesce(sum(c.dissatisfier_contacts) filter (where c.day > d.window_start), 0)
+        count(*) filter (where c.contact_day > d.window_start and {{ is_dissatisfier('c.reason_code') }})
             as dissatisfier_contacts_12m,
-        coalesce(sum(c.satisfier_contacts) filter (where c.day > d.window_start), 0)
+        count(*) filter (where c.contact_day > d.window_start and {{ is_satisfier('c.reason_code') }})
             as satisfier_contacts_12m
     from dates as d
-    inner join contact_days as c
-        on c.day > least(d.window_start, d.dissatisfier_start) and c.day <= d.grading_date
+    inner join {{ ref('stg_contacts') }} as c
+        on c.contact_day > least(d.window_start, d.dissatisfier_start) and c.contact_day <= d.grading_date
     group by all
 ),
 

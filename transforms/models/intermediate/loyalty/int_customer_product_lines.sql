@@ -2,13 +2,7 @@
 -- lines bought in the trailing window and ever (up to G), and the dates the second and third
 -- line arrived. A line arrives on its first purchase (amount > 0); lines first bought on the same
 -- day are ordered by name.
-with line_days as (
-    select distinct customer_id, product_line, transaction_date as day
-    from {{ ref('stg_revenue') }}
-    where amount > 0
-),
-
-line_firsts as (
+with line_firsts as (
     -- each line's first purchase, numbered in order of arrival
     select
         customer_id,
@@ -47,7 +41,11 @@ lines_window as (
     from (
         select d.grading_date, l.customer_id, l.product_line
         from {{ ref('int_grading_dates') }} as d
-        inner join line_days as l on l.day > d.window_start and l.day <= d.grading_date
+        -- straight from the revenue rows: de-duplicating all history's line-days first cost more
+        -- than the window's grouping saves (24M groups, 7 s at 1M customers)
+        inner join {{ ref('stg_revenue') }} as l
+            on l.transaction_date > d.window_start and l.transaction_date <= d.grading_date
+        where l.amount > 0
         group by all
     )
     group by all

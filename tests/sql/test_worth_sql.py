@@ -485,6 +485,24 @@ def test_the_unique_test_names_a_repeated_key_and_passes_distinct_keys(tmp_path)
     assert "Got 1 result" in failed["unique_stg_revenue_transaction_id"]
 
 
+def test_the_unique_combination_test_names_a_repeated_key_and_passes_distinct_keys(tmp_path):
+    # unique_combination (macros/generic_tests.sql) groups row hashes first on DuckDB: the exact
+    # grouping must still run, and name the key, when a combination repeats
+    path = tmp_path / "warehouse.duckdb"
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.customers", [customer("c1")])
+        insert_rows(con, "raw.employee_counts", [headcount("c1", "2024-01-01", 10),
+                                                 headcount("c1", "2024-02-01", 10)])  # fmt: skip
+    select = "stg_employee_counts"
+    assert run_dbt(path, select=select, vars=MAY).success
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.employee_counts", [headcount("c1", "2024-02-01", 12)])
+    run = run_dbt(path, select=select, vars=MAY, check=False)
+    failed = {node: message for node, message in run.failures().items() if "unique" in node}
+    assert list(failed) == ["unique_combination_stg_employee_counts_customer_id__as_of_date"]
+    assert "Got 1 result" in failed["unique_combination_stg_employee_counts_customer_id__as_of_date"]
+
+
 def test_column_rules_name_each_broken_rule_and_its_rows(tmp_path):
     # the value rules declared on the columns (`config: meta:`) run as one test per model
     # (macros/generic_tests.sql): stg_account_managers declares manager_id not null and

@@ -2,11 +2,31 @@
 
 {#- No two rows share the same values of `columns` (e.g. as_of_date + customer_id). -#}
 {% test unique_combination(model, columns) %}
+{{ adapter.dispatch('unique_combination_test')(model, columns) }}
+{% endtest %}
+
+{% macro default__unique_combination_test(model, columns) %}
 select {{ columns | join(', ') }}, count(*) as rows_with_key
 from {{ model }}
 group by {{ columns | join(', ') }}
 having count(*) > 1
-{% endtest %}
+{% endmacro %}
+
+{#- DuckDB: as `unique` below, the rows' hashes first (one integer per row instead of the columns:
+    7M health rows at 1M customers: 1.5 s -> 0.6 s); the exact grouping, which names each repeated
+    key, runs only when two rows share a hash. -#}
+{% macro duckdb__unique_combination_test(model, columns) %}
+with hashed as (
+    select exists (
+        select 1 from {{ model }} group by hash({{ columns | join(', ') }}) having count(*) > 1
+    ) as may_repeat
+)
+select {{ columns | join(', ') }}, count(*) as rows_with_key
+from {{ model }}
+where (select may_repeat from hashed)
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endmacro %}
 
 {#- Each as_of_date of the model has exactly `expected` rows (e.g. the 25 worth-matrix cells). -#}
 {% test rows_per_as_of(model, expected) %}

@@ -170,7 +170,15 @@ def dbt(args: argparse.Namespace) -> int:
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     if not dbt_args:
         raise PipelineFailed("dbt", ["name a dbt command after --, e.g. `accounts dbt -- ls -s marts`"])
-    month = args.month or data_months()[1]
+    if args.month:
+        month = args.month
+    else:
+        try:
+            month = data_months()[1]
+        except PipelineFailed:
+            raise PipelineFailed(
+                "dbt", ["no revenue loaded yet: pass --month YYYY-MM, or run `accounts run` first"]
+            ) from None
     command = [str(Path(paths.ENVIRONMENT_BIN) / "dbt"), *dbt_args,
                "--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR),
                "--target-path", str(TARGET_PATH), "--vars", variables()]  # fmt: skip

@@ -387,7 +387,7 @@ def test_dbt_docs_describe_the_published_tables(published, tmp_path, capsys):
     assert html.count('"schema": "main"') >= 20
 
 
-def test_dbt_by_hand_runs_on_the_working_warehouse_with_the_pipelines_vars(published, capfd):
+def test_dbt_by_hand_runs_on_the_working_warehouse_with_the_pipelines_vars(published, tmp_path, capfd):
     warehouse_dir = published[0].parent
     [(customers,)] = table_rows(warehouse_dir / "warehouse.duckdb", "SELECT count(*) FROM raw.customers")
     with pytest.MonkeyPatch.context() as mp:
@@ -397,6 +397,10 @@ def test_dbt_by_hand_runs_on_the_working_warehouse_with_the_pipelines_vars(publi
         assert f'"n": {customers}' in capfd.readouterr().out
         assert main(["dbt"]) == 1
         assert "name a dbt command after --" in capfd.readouterr().err
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACCOUNTS_WAREHOUSE_DIR", str(tmp_path / "empty"))
+        assert main(["dbt", "--", "ls"]) == 1
+        assert "no revenue loaded yet: pass --month YYYY-MM" in capfd.readouterr().err
 
 
 def test_runs_are_recorded_where_the_dagster_ui_reads_them(published):

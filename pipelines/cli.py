@@ -165,7 +165,7 @@ def dbt(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from pipelines.transforms.project import TARGET_PATH, variables
+    from pipelines.transforms.project import TARGET_PATH, dbt_command
 
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     if not dbt_args:
@@ -179,16 +179,12 @@ def dbt(args: argparse.Namespace) -> int:
             raise PipelineFailed(
                 "dbt", ["no revenue loaded yet: pass --month YYYY-MM, or run `accounts run` first"]
             ) from None
-    command = [str(Path(paths.ENVIRONMENT_BIN) / "dbt"), *dbt_args,
-               "--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR),
-               "--target-path", str(TARGET_PATH), "--vars", variables()]  # fmt: skip
     environment = os.environ | {
         "ACCOUNTS_WAREHOUSE_PATH": str(paths.warehouse_path()),
         "ACCOUNTS_MONTH_FROM": month,
         "ACCOUNTS_MONTH_TO": month,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    return subprocess.call(command, env=environment)
+    return subprocess.call(dbt_command(*dbt_args, "--target-path", str(TARGET_PATH)), env=environment)
 
 
 def report(args: argparse.Namespace) -> int:

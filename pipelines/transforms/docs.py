@@ -15,8 +15,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pipelines.core import paths
-
 DOCS_TARGET = "published"
 INDEX_FILE = "index.html"
 
@@ -27,7 +25,7 @@ class DocsFailed(RuntimeError):
 
 def build_docs(published: Path, out: Path) -> Path:
     """Write `out/index.html`, the dbt docs of the published file's tables; return its path."""
-    from pipelines.transforms.project import variables
+    from pipelines.transforms.project import dbt_command
 
     if not published.exists():
         raise DocsFailed(f"no published file at {published}: run `accounts run` first")
@@ -36,18 +34,15 @@ def build_docs(published: Path, out: Path) -> Path:
         copy = Path(scratch) / published.name  # the same file name: dbt names the database after it
         shutil.copyfile(published, copy)
         target = Path(scratch) / "target"
-        command = [
-            str(Path(paths.ENVIRONMENT_BIN) / "dbt"), "docs", "generate", "--static",
-            "--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR),
-            "--target", DOCS_TARGET, "--target-path", str(target), "--log-path", str(Path(scratch) / "logs"),
-            "--vars", variables(), "--select", "marts", "--quiet",
-        ]  # fmt: skip
+        command = dbt_command(
+            "docs", "generate", "--static", "--target", DOCS_TARGET, "--target-path", str(target),
+            "--log-path", str(Path(scratch) / "logs"), "--select", "marts", "--quiet",
+        )  # fmt: skip
         month = _latest_month(copy)  # compiling the marts needs a month; any published one does
         environment = os.environ | {
             "ACCOUNTS_WAREHOUSE_PATH": str(copy),
             "ACCOUNTS_MONTH_FROM": month,
             "ACCOUNTS_MONTH_TO": month,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
         done = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=scratch)
         static = target / "static_index.html"

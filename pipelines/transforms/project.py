@@ -45,6 +45,13 @@ def variables(settings: Settings | None = None) -> str:
     return json.dumps(dbt_vars(settings or load_config()), sort_keys=True)
 
 
+def dbt_command(*args: str) -> list[str]:
+    """`dbt <args>` as a command line: this environment's dbt, on the project, with the vars."""
+    project = str(paths.DBT_PROJECT_DIR)
+    dbt = str(Path(paths.ENVIRONMENT_BIN) / "dbt")
+    return [dbt, *args, "--project-dir", project, "--profiles-dir", project, "--vars", variables()]
+
+
 dbt_project = DbtProject(
     project_dir=paths.DBT_PROJECT_DIR,
     target_path=TARGET_PATH,

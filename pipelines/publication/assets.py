@@ -72,6 +72,8 @@ def staged_publication(context: AssetExecutionContext, warehouse: WarehouseResou
                 n for table, n in staged.row_counts.items() if not table.startswith("audit.")
             ),
             "rows_quarantined": staged.row_counts.get("audit.quarantine", 0),
+            # what this publication wrote: unchanged snapshots are carried over from the last one
+            "tables_written": MetadataValue.json(staged.writes),
             "seconds": round(time.perf_counter() - clock, 3),
         }
     )

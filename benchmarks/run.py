@@ -15,7 +15,9 @@ per repeat, in a fresh warehouse directory and a fresh DAGSTER_HOME:
 5. `accounts run` after ONE NEW DAY: a copy of the landing folder (files symlinked) with one new
    file per changing dataset (revenue, contacts, referrals) dated the day after the latest
    transaction, new keys;
-6. `accounts backfill --from X --to Y`: the last 24 months of the data, in one run.
+6. `accounts backfill --from X --to Y`: the last 24 months of the data, in one run;
+7. `accounts run` after one more new day, on that 24-month history: the everyday nightly run once
+   the warehouse and the publication hold a long history.
 
 Every command runs as a subprocess; its process tree's resident memory is polled every 0.2 s
 (sum of VmRSS of the tree: an upper bound, shared pages count once per process). Per-stage times
@@ -78,7 +80,14 @@ STAGE_ORDER = [
 ]
 
 # The measured commands, in the order of a repeat (the floor runs first, in process).
-MEASUREMENTS = ("pandas_peer", "nightly", "nightly_noop", "nightly_one_day", "backfill_24m")
+MEASUREMENTS = (
+    "pandas_peer",
+    "nightly",
+    "nightly_noop",
+    "nightly_one_day",
+    "backfill_24m",
+    "one_day_history",
+)
 # The pipeline's measurements (each total is also shown over the pandas peer's).
 PIPELINE_MEASUREMENTS = MEASUREMENTS[1:]
 
@@ -811,7 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", choices=sorted(SIZES), required=True)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--skip-backfill", action="store_true", help="no 24-month backfill")
+    parser.add_argument("--skip-backfill", action="store_true", help="no 24-month backfill (nor the new day after it)")
     parser.add_argument("--skip-noop", action="store_true", help="no second nightly run (nothing new)")
     parser.add_argument("--skip-peer", action="store_true", help="no pandas peer (benchmarks/pandas_peer.py)")
     parser.add_argument(
@@ -943,6 +952,17 @@ def _benchmark(
                     src,
                     args.timeout,
                 )
+            history_day, history_delivery = None, None
+            if backfill is not None and backfill.returncode == 0 and delivered:
+                # one more day on top of the 24 months of history the backfill published
+                history_delivery = deliver_one_day(
+                    work / "landing_one_day", work / "landing_history_day", delivered["day"]
+                )
+                print(f"  one more new day {history_delivery['day']} after the backfill", flush=True)
+                env = {**env, "ACCOUNTS_LANDING_DIR": str(work / "landing_history_day")}
+                history_day = measure(
+                    "one_day_history", [ACCOUNTS, "run"], env, work, rlog, src, args.timeout
+                )
             report["repeats"].append(
                 {
                     "floor": floor,
@@ -952,11 +972,17 @@ def _benchmark(
                     "one_day_delivery": delivered,
                     "nightly_one_day": as_json(one_day),
                     "backfill_24m": as_json(backfill),
+                    "history_day_delivery": history_delivery,
+                    "one_day_history": as_json(history_day),
                 }
             )
             if repeat == args.repeats - 1 and args.explain:
                 # the last command's SQL: the intermediate tables hold exactly its month range
-                runs = [r for r in (nightly, noop, one_day, backfill) if r is not None and r.returncode == 0]
+                runs = [
+                    r
+                    for r in (nightly, noop, one_day, backfill, history_day)
+                    if r is not None and r.returncode == 0
+                ]
                 warehouse = work / "warehouse" / "warehouse.duckdb"
                 if runs and warehouse.exists():
                     models = [k for k, _ in top_nodes([runs[-1].dbt_nodes], 50) if k.startswith("model.")]
@@ -969,7 +995,7 @@ def _benchmark(
     report["targets"] = evaluate_targets(args.size, summary)
     nodes = {
         m: top_nodes([r[m]["dbt_nodes"] for r in report["repeats"] if r.get(m)], 15)
-        for m in ("nightly", "nightly_one_day", "backfill_24m")
+        for m in ("nightly", "nightly_one_day", "backfill_24m", "one_day_history")
         if any(r.get(m) for r in report["repeats"])
     }
     report["slowest_dbt_nodes"] = {

@@ -440,6 +440,29 @@ def test_one_day_delivery_keeps_a_contacts_time_of_day_in_csv(tmp_path):
     ]
 
 
+def test_a_second_day_on_top_of_the_first_moves_the_new_day_again(tmp_path):
+    """`one_day_history`: the day after the backfill is delivered from the one-day folder."""
+    landing = tmp_path / "landing"
+    _write_csv(
+        landing / "revenue" / "r.csv",
+        "transaction_id,customer_id,transaction_date,product_line,amount",
+        ["T1,A,2026-06-29,x,10", "T2,B,2026-06-30,x,20"],
+    )
+    first = bench.deliver_one_day(landing, tmp_path / "one_day", "2026-06-30")
+    second = bench.deliver_one_day(tmp_path / "one_day", tmp_path / "two_days", first["day"])
+    assert second["day"] == "2026-07-02"
+    (item,) = second["files"]
+    assert item["from_day"] == "2026-07-01"
+    assert Path(item["file"]).read_text().splitlines()[1:] == ["T2-d20260701-d20260702,B,2026-07-02,x,20"]
+    # both earlier files are there, as links to the originals
+    assert sorted(p.name for p in (tmp_path / "two_days" / "revenue").iterdir()) == [
+        "one_day_2026-07-01.csv", "one_day_2026-07-02.csv", "r.csv",
+    ]  # fmt: skip
+    assert (tmp_path / "two_days" / "revenue" / "r.csv").resolve() == (
+        landing / "revenue" / "r.csv"
+    ).resolve()
+
+
 # --------------------------------------------------------------------------------------------
 # the peer in the table and the targets
 

@@ -534,3 +534,22 @@ def test_column_rules_name_each_broken_rule_and_its_rows(tmp_path):
     assert "Got 1 result" in run.failures()["column_rules_stg_account_managers_"]
     stored = query(path, "select * from dbt_test__audit.column_rules_stg_account_managers_")
     assert stored == [{"column_name": "capacity", "rule": "at least 0", "failing_rows": 2}]
+
+
+def test_tests_of_a_mart_read_the_runs_months_only(tmp_path):
+    # macros/test_scope.sql: a run changes a mart only in its months, so the generic tests of a
+    # mart read those months; the rest of the history was tested when it was written
+    path = tmp_path / "warehouse.duckdb"
+    with raw_warehouse(path) as con:
+        insert_rows(con, "raw.customers", [customer("c1")])
+        insert_rows(
+            con, "raw.revenue", [sale("t1", "c1", "2024-04-10", 10), sale("t2", "c1", "2024-05-10", 20)]
+        )
+        insert_rows(con, "raw.employee_counts", [headcount("c1", "2024-01-01", 10)])
+    april_and_may = {"month_from": "2024-04", "month_to": "2024-05"}
+    assert run_dbt(path, select="+customer_worth", vars=april_and_may).success
+    with raw_warehouse(path) as con:  # April's snapshot broken after the fact
+        con.execute("UPDATE marts.customer_worth SET achievement_probability = 2 WHERE month(as_of_date) = 4")
+    assert not run_dbt(path, "test", select="customer_worth", vars=MAY).failures()
+    failed = run_dbt(path, "test", select="customer_worth", vars=april_and_may, check=False).failures()
+    assert list(failed) == ["column_rules_customer_worth_"]

@@ -88,12 +88,18 @@ select 'none' as column_name, 'no rule' as rule, 0 as failing_rows from broken w
 {% endtest %}
 
 {#- [{column, broken (SQL true for a row that breaks the rule), text}] of the model `relation`
-    from its columns' meta; at parse time (no graph yet) none. -#}
+    from its columns' meta; at parse time (no graph yet) none. `relation` is the model's relation,
+    or the subquery test_scope.sql reads it through (`(select * from <relation> where ...)`). -#}
 {% macro column_rules_of(relation) %}
 {%- if not execute -%}{{ return([]) }}{%- endif -%}
 {%- set rules = [] -%}
-{%- set models = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
-    | selectattr("alias", "equalto", relation.identifier) | list -%}
+{%- set models = [] -%}
+{%- for node in graph.nodes.values() if node.resource_type == "model" -%}
+    {%- if relation.identifier is defined and node.alias == relation.identifier
+        or relation.identifier is not defined and ("from " ~ node.relation_name ~ " where") in relation -%}
+        {%- do models.append(node) -%}
+    {%- endif -%}
+{%- endfor -%}
 {%- for node in models -%}
     {%- for name, column in node.columns.items() -%}
         {%- set meta = (column.config or {}).get("meta") or column.meta or {} -%}
@@ -111,7 +117,7 @@ select 'none' as column_name, 'no rule' as rule, 0 as failing_rows from broken w
     {%- endfor -%}
 {%- endfor -%}
 {%- if not rules -%}
-    {{ exceptions.raise_compiler_error("column_rules on " ~ relation.identifier ~ ": none of its columns declares a rule (config: meta: not_null / min_value / max_value)") }}
+    {{ exceptions.raise_compiler_error("column_rules on " ~ (relation.identifier if relation.identifier is defined else relation) ~ ": none of its columns declares a rule (config: meta: not_null / min_value / max_value)") }}
 {%- endif -%}
 {{ return(rules) }}
 {% endmacro %}

@@ -18,6 +18,12 @@
 
 {% macro run_month_to_sql() -%}{{ _run_month('month_to') }}{%- endmacro %}
 
+{#- Whether `column`'s month lies in the run's range (DuckDB and Spark: Spark's date_trunc gives
+    a timestamp). What a run replaces in a mart, and what a test of a mart reads (test_scope.sql). -#}
+{% macro as_of_month_in_run_sql(column) -%}
+    cast(date_trunc('month', {{ column }}) as date) between {{ run_month_from_sql() }} and {{ run_month_to_sql() }}
+{%- endmacro %}
+
 {#- pre-hook of every mart: before appending the run's snapshots, delete the rows whose as_of
     month lies in the run's range, so re-running a month replaces exactly that month. -#}
 {% macro delete_months_in_range() -%}
@@ -26,9 +32,7 @@
 
 {% macro default__delete_months_in_range() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where date_trunc('month', as_of_date)::date
-              between {{ run_month_from_sql() }} and {{ run_month_to_sql() }}
+        delete from {{ this }} where {{ as_of_month_in_run_sql('as_of_date') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -39,8 +43,7 @@
     {%- if execute and is_incremental() -%}
         {%- set dates = run_query(
             "select distinct cast(as_of_date as string) from " ~ this
-            ~ " where cast(date_trunc('month', as_of_date) as date) between "
-            ~ run_month_from_sql() ~ " and " ~ run_month_to_sql()) -%}
+            ~ " where " ~ as_of_month_in_run_sql('as_of_date')) -%}
         {%- for row in dates.rows -%}
             {%- do run_query("alter table " ~ this ~ " drop if exists partition (as_of_date = '" ~ row[0] ~ "')") -%}
         {%- endfor -%}

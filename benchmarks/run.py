@@ -820,7 +820,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", choices=sorted(SIZES), required=True)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--skip-backfill", action="store_true", help="no 24-month backfill (nor the new day after it)")
+    parser.add_argument(
+        "--skip-backfill", action="store_true", help="no 24-month backfill (nor the new day after it)"
+    )
     parser.add_argument("--skip-noop", action="store_true", help="no second nightly run (nothing new)")
     parser.add_argument("--skip-peer", action="store_true", help="no pandas peer (benchmarks/pandas_peer.py)")
     parser.add_argument(

@@ -131,3 +131,14 @@ def comment(
     for column, text in column_docs.items():
         if text:
             con.execute(f"COMMENT ON COLUMN {name}.{column} IS {quote(text)}")
+
+
+def columns_of(
+    con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str
+) -> list[tuple[str, str]]:
+    """[(column name, data type)] of a table, in column order."""
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()

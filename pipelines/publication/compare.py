@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.publication.catalogue import quote
+from pipelines.publication.catalogue import columns_of, quote
 
 SKIPPED_TABLES = {"publications"}
 # when a row was written: differs between runs by nature
@@ -46,14 +46,6 @@ class TableComparison:
             f"{self.table}: {self.rows_left} rows left, {self.rows_right} right; "
             f"{self.only_left} only left, {self.only_right} only right: {verdict}"
         )
-
-
-def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
-        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [database, schema, table],
-    ).fetchall()
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> set[tuple[str, str]]:
@@ -98,8 +90,8 @@ def compare_publications(left: Path, right: Path, relative_tolerance: float = 0.
                 side = "left" if (schema, table) in in_left else "right"
                 results.append(TableComparison(name, 0, 0, 0, 0, f"only in the {side} file"))
                 continue
-            columns = _columns(con, "l", schema, table)
-            if columns != _columns(con, "r", schema, table):
+            columns = columns_of(con, "l", schema, table)
+            if columns != columns_of(con, "r", schema, table):
                 results.append(TableComparison(name, 0, 0, 0, 0, "different columns or types"))
                 continue
             a = _select("l", schema, table, columns, digits)

@@ -31,6 +31,7 @@ from pipelines.publication.catalogue import (
     PUBLICATIONS_COLUMNS,
     PUBLICATIONS_DESCRIPTION,
     audit_tables,
+    columns_of,
     comment,
     quote,
 )
@@ -163,7 +164,7 @@ def _write_table(con: duckdb.DuckDBPyConnection, table: str, grain: list[str], c
     than on all columns (M, 24 months: 10.3 -> 8.0 s for the marts)."""
     order = ", ".join(grain or ["ALL"])
     source = f"SELECT * FROM wh.marts.{table}"
-    if carried and _columns(con, "pub", "main", table) == _columns(con, "wh", "marts", table):
+    if carried and columns_of(con, "pub", "main", table) == columns_of(con, "wh", "marts", table):
         changed, kept = _changed_snapshots(con, table)
         if not changed:
             return "unchanged"
@@ -177,14 +178,6 @@ def _write_table(con: duckdb.DuckDBPyConnection, table: str, grain: list[str], c
             return "snapshots " + ", ".join(d.isoformat() for d in changed)
     con.execute(f"CREATE OR REPLACE TABLE pub.main.{table} AS {source} ORDER BY {order}")
     return "rewritten"
-
-
-def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() "
-        "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [database, schema, table],
-    ).fetchall()
 
 
 def _changed_snapshots(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[dt.date], list[dt.date]]:

@@ -8,7 +8,7 @@ loads (workspace.yaml); the `accounts` command builds them after each load.
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, get_asset_key_for_model
+from dagster_dbt import get_asset_key_for_model
 
 from pipelines.assignment.assets import module_assignment_asset, module_plan_asset
 from pipelines.core import paths
@@ -20,7 +20,7 @@ from pipelines.jobs import ingest_job, monthly_job, plan_job
 from pipelines.partitions import monthly_partitions
 from pipelines.publication.assets import publication_assets, quality_expectations
 from pipelines.resources import WarehouseResource
-from pipelines.transforms.assets import dbt_asset_groups
+from pipelines.transforms.assets import AccountsDbtResource, dbt_asset_groups
 from pipelines.transforms.project import dbt_project
 
 
@@ -48,7 +48,7 @@ def build_definitions(months: tuple[str, str] | None = None) -> dg.Definitions:
         schedules=[nightly_load],
         sensors=[refresh_current_month(monthly)],
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": AccountsDbtResource(project_dir=dbt_project),
             "warehouse": WarehouseResource(),
         },
         # One process writes the DuckDB warehouse at a time: run every step in the run's process.

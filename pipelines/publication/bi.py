@@ -18,7 +18,7 @@ import re
 
 import duckdb
 
-from pipelines.publication.catalogue import comment
+from pipelines.publication.catalogue import columns_of, comment
 
 BI_SCHEMA = "bi"
 LIST_SEPARATOR = "; "
@@ -61,16 +61,6 @@ def _split_fields(fields: str) -> list[str]:
     return [*parts, current] if current.strip() else parts
 
 
-def _columns(
-    con: duckdb.DuckDBPyConnection, catalog: str, table: str, schema: str = "main"
-) -> list[tuple[str, str]]:
-    return con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() "
-        "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [catalog, schema, table],
-    ).fetchall()
-
-
 def create_bi_views(
     con: duckdb.DuckDBPyConnection,
     catalog: str,
@@ -81,7 +71,7 @@ def create_bi_views(
     con.execute(f"CREATE SCHEMA {catalog}.{BI_SCHEMA}")
     created = []
     for table in tables:
-        columns = _columns(con, catalog, table)
+        columns = columns_of(con, catalog, "main", table)
         select = ", ".join(f'{flat_expression(name, data_type)} AS "{name}"' for name, data_type in columns)
         con.execute(f"CREATE VIEW {catalog}.{BI_SCHEMA}.{table} AS SELECT {select} FROM main.{table}")
         description, column_docs = docs.get(table, ("", {}))
@@ -93,7 +83,7 @@ def create_bi_views(
         if not set(_needs(name)) <= set(tables):
             continue
         con.execute(f"CREATE VIEW {catalog}.{BI_SCHEMA}.{name} AS {sql}")
-        present = {column for column, _ in _columns(con, catalog, name, BI_SCHEMA)}
+        present = {column for column, _ in columns_of(con, catalog, BI_SCHEMA, name)}
         column_docs = {column: text for column, text in column_docs.items() if column in present}
         comment(con, f"{catalog}.{BI_SCHEMA}.{name}", "VIEW", description, column_docs)
         created.append(name)

@@ -4,7 +4,8 @@
     nightly run's tests cost what the run wrote, not the length of the history. Every other
     relation (staging views, intermediate tables of the run's dates) is read whole; a test's own
     `where` config still applies on top. Overrides dbt's get_where_subquery, which wraps the model
-    of every generic test. -#}
+    of every generic test. column_rules_of (generic_tests.sql) finds the model in the subquery by
+    its `from <relation> where`: keep that shape. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set filters = [] -%}
     {%- if config.get('where') -%}

@@ -3,13 +3,15 @@
 Two `@dbt_assets` groups, split by the `after_assignment` tag, because the Python module
 assignment sits between them: worth, economics and loyalty -> assignment -> modules and risk.
 Each runs one `dbt build` (models and their tests) for the run's whole month range, on the
-engine the warehouse resource names (DuckDB, or Spark around which pipelines/transforms/spark.py
-moves the sources and the marts).
+engine the warehouse resource names: DuckDB, with dbt in the run's own process
+(pipelines/transforms/in_process.py), or Spark, with dbt in a subprocess, around which
+pipelines/transforms/spark.py moves the sources and the marts.
 """
 
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -24,14 +26,17 @@ from dagster import (
     MonthlyPartitionsDefinition,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from packaging.version import Version
 
 from pipelines.core.failpoints import after_first
 from pipelines.partitions import month_range
 from pipelines.resources import WarehouseResource
-from pipelines.transforms import AFTER_ASSIGNMENT_GROUP, BEFORE_ASSIGNMENT_GROUP, spark
+from pipelines.transforms import AFTER_ASSIGNMENT_GROUP, BEFORE_ASSIGNMENT_GROUP, in_process, spark
 from pipelines.transforms.project import (
     PARTIAL_PARSE_FILE,
+    TARGET_PATH,
     dbt_project,
     mart_tables_of_group,
     source_tables,
@@ -61,8 +66,10 @@ translator = AccountsDbtTranslator()
 
 
 class AccountsDbtResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs of every `dbt.cli()` the pipeline never uses
-    (about 2 s of every run: S, median of 3, nightly 19.0 -> 17.2 s, one new day 18.3 -> 16.3 s):
+    """dagster-dbt's dbt resource, with dbt in the run's own process for the DuckDB engine
+    (`build_in_process`) and, for the subprocess Spark still uses, without two costs of every
+    `dbt.cli()` the pipeline never uses (about 2 s of every run: S, median of 3, nightly 19.0 ->
+    17.2 s, one new day 18.3 -> 16.3 s):
 
     - the version of dbt, which it learns by running `dbt --version` in a subprocess: the
       installed dbt-core's version is read from its package metadata instead (the lock pins it);
@@ -79,28 +86,71 @@ class AccountsDbtResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
 
+    def build_in_process(
+        self, args: Sequence[str], context: AssetExecutionContext
+    ) -> tuple[Iterator[Any], Path]:
+        """`dbt <args>` for the context's assets in this process, started now: (its Dagster
+        events, as `dbt.cli(...).stream()` yields them; the invocation's target folder). The
+        project is parsed once per run: the run's second invocation reuses the first's parse."""
+        params = get_updated_cli_invocation_params_for_context(
+            context=context, manifest={}, dagster_dbt_translator=translator
+        )
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target_path = TARGET_PATH / f"{context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+        common = in_process.common_args(project_dir, target_path)
+        indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+        manifest = None  # a selector dagster-dbt wrote into a copy of the project: dbt parses that copy
+        if project_dir == Path(self.project_dir):
+            # `parse` takes the command's options (`build --vars X` -> `--vars X`)
+            manifest = in_process.parse_once(
+                (context.run.run_id, str(project_dir), *args), [*args[1:], *common]
+            )
+        raw_events = in_process.run([*args, *params.selection_args, *indirect, *common], manifest)
+
+        def dagster_events() -> Iterator[Any]:
+            for raw in raw_events:
+                yield from DbtCoreCliEventMessage(
+                    raw_event=raw, event_history_metadata={}
+                ).to_default_asset_events(
+                    manifest=params.manifest,
+                    dagster_dbt_translator=params.dagster_dbt_translator,
+                    context=context,
+                    target_path=target_path,
+                    project=params.dbt_project,
+                )
+
+        return dagster_events(), target_path
+
 
 def build(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, after_assignment: bool
+    context: AssetExecutionContext,
+    dbt: AccountsDbtResource,
+    warehouse: WarehouseResource,
+    after_assignment: bool,
 ) -> Iterator[Any]:
     """One `dbt build` (models and their tests) for the run's whole month range."""
     month_from, month_to = month_range(context.partition_key_range)
     engine = warehouse.engine()
     context.log.info(f"dbt build for months {month_from}..{month_to} on {engine}")
     cache = partial_parse_cache(warehouse, engine)
-    reuse = {"DBT_PARTIAL_PARSE_FILE_PATH": str(cache)} if cache.exists() else {}
-    target = []
+    state = cache if cache.exists() else dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
+    environment = {"DBT_PARTIAL_PARSE_FILE_PATH": str(state)} if state.exists() else {}
+    args = ["build", "--vars", variables(warehouse.settings())]
     if engine == "spark":
         with warehouse.connect(read_only=True) as con:
             exported = spark.export_sources(con, warehouse.spark_dir(), source_tables())
-        reuse[spark.SOURCES_ENV] = ",".join(exported)
-        target = ["--target", "spark"]
+        environment[spark.SOURCES_ENV] = ",".join(exported)
+        args += ["--target", "spark"]
     # The months travel as environment variables: new vars would cost dbt a full re-parse.
-    with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to, **reuse):
-        invocation = dbt.cli(["build", *target, "--vars", variables(warehouse.settings())], context=context)
-    yield from after_first(invocation.stream(), "dbt.running", context.op.name)  # failpoint for tests
-    keep_partial_parse(invocation.target_path / PARTIAL_PARSE_FILE, cache)
-    prune_invocation_folders(invocation.target_path.parent)
+    with warehouse.dbt_environment(ACCOUNTS_MONTH_FROM=month_from, ACCOUNTS_MONTH_TO=month_to, **environment):
+        if engine == "spark":
+            invocation = dbt.cli(args, context=context)
+            events, target_path = invocation.stream(), invocation.target_path
+        else:
+            events, target_path = dbt.build_in_process(args, context)
+        yield from after_first(events, "dbt.running", context.op.name)  # failpoint for tests
+    keep_partial_parse(target_path / PARTIAL_PARSE_FILE, cache)
+    prune_invocation_folders(target_path.parent)
     if engine == "spark":
         with warehouse.connect() as con:
             spark.import_marts(con, warehouse.spark_dir(), mart_tables_of_group(after_assignment))
@@ -157,7 +207,9 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         backfill_policy=BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
     )
-    def worth_and_loyalty(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    def worth_and_loyalty(
+        context: AssetExecutionContext, dbt: AccountsDbtResource, warehouse: WarehouseResource
+    ):
         yield from build(context, dbt, warehouse, after_assignment=False)
 
     @dbt_assets(
@@ -169,7 +221,9 @@ def dbt_asset_groups(partitions: MonthlyPartitionsDefinition) -> tuple[AssetsDef
         backfill_policy=BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,
     )
-    def modules_and_risk(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    def modules_and_risk(
+        context: AssetExecutionContext, dbt: AccountsDbtResource, warehouse: WarehouseResource
+    ):
         yield from build(context, dbt, warehouse, after_assignment=True)
 
     return worth_and_loyalty, modules_and_risk

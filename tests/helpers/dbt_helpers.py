@@ -35,6 +35,7 @@ import duckdb
 from pipelines.assignment.runner import HISTORY_DDL
 from pipelines.core.config import DEFAULT_CONFIG_PATH, dbt_vars, load_config
 from pipelines.ingest.datasets import create_raw_tables
+from pipelines.transforms.in_process import close_duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "transforms"
@@ -180,15 +181,9 @@ def _run_in_process(args: list[str]) -> DbtRun:
 
 
 def _release_duckdb() -> None:
-    """dbt-duckdb keeps its DuckDB database open in a class attribute after an in-process run;
-    close it, so the test (or another process) can open the file with any configuration."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        env = DuckDBConnectionManager._ENV
-        DuckDBConnectionManager._ENV = None
-        if env is not None:
-            env.close()
+    """Close the DuckDB database dbt-duckdb keeps open after an in-process run, so the test (or
+    another process) can open the file with any configuration."""
+    close_duckdb()
     gc.collect()
 
 

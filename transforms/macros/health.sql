@@ -13,6 +13,20 @@
     end
 {%- endmacro %}
 
+{#- The type of every component score: the DECIMAL that holds each configured band score exactly
+    (100.0 -> decimal(4, 1)), the same for all components. -#}
+{% macro health_score_type() -%}
+    {%- set widths = namespace(whole=1, fraction=1) -%}
+    {%- for component in var('health_component_names') -%}
+        {%- for score in var('health_components')[component]['scores'] -%}
+            {%- set whole, fraction = (score | float | string).split('.') -%}
+            {%- set widths.whole = [widths.whole, whole | replace('-', '') | length] | max -%}
+            {%- set widths.fraction = [widths.fraction, fraction | length] | max -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    decimal({{ widths.whole + widths.fraction }}, {{ widths.fraction }})
+{%- endmacro %}
+
 {#- The configured weight of a component. -#}
 {% macro health_weight(component) -%}
     {{ var('health_components')[component]['weight'] | float }}

@@ -76,6 +76,34 @@
 {% macro duckdb__string_list(value) -%}['{{ value }}']{%- endmacro %}
 {% macro spark__string_list(value) -%}array('{{ value }}'){%- endmacro %}
 
+{#- A list literal of expressions: [a, b, c]. -#}
+{% macro list_of(items) -%}
+    {{ return(adapter.dispatch('list_of')(items)) }}
+{%- endmacro %}
+{% macro duckdb__list_of(items) -%}[{{ items | join(', ') }}]{%- endmacro %}
+{% macro spark__list_of(items) -%}array({{ items | join(', ') }}){%- endmacro %}
+
+{#- The list sorted ascending (structs: field by field, in their order). -#}
+{% macro list_sort_sql(list) -%}
+    {{ return(adapter.dispatch('list_sort_sql')(list)) }}
+{%- endmacro %}
+{% macro duckdb__list_sort_sql(list) -%}list_sort({{ list }}){%- endmacro %}
+{% macro spark__list_sort_sql(list) -%}array_sort({{ list }}){%- endmacro %}
+
+{#- `expression` of each element x of the list. -#}
+{% macro list_map_sql(list, expression) -%}
+    {{ return(adapter.dispatch('list_map_sql')(list, expression)) }}
+{%- endmacro %}
+{% macro duckdb__list_map_sql(list, expression) -%}list_transform({{ list }}, lambda x: {{ expression }}){%- endmacro %}
+{% macro spark__list_map_sql(list, expression) -%}transform({{ list }}, x -> {{ expression }}){%- endmacro %}
+
+{#- The i-th element (from 1) of the list; NULL beyond its end. -#}
+{% macro list_element(list, i) -%}
+    {{ return(adapter.dispatch('list_element')(list, i)) }}
+{%- endmacro %}
+{% macro duckdb__list_element(list, i) -%}{{ list }}[{{ i }}]{%- endmacro %}
+{% macro spark__list_element(list, i) -%}try_element_at({{ list }}, {{ i }}){%- endmacro %}
+
 {#- The concatenation of list expressions. -#}
 {% macro list_concat_sql(lists) -%}
     {{ return(adapter.dispatch('list_concat_sql')(lists)) }}

@@ -1,8 +1,10 @@
--- Account health at every snapshot D, one row per customer and component: the component's
--- measure, its 0-100 score by the configured bands, its weight, and in words what it says. A
--- component without data is null (left out of the score): no purchase rhythm yet (fewer than 3
--- purchase occasions), no revenue in the prior window, an unknown size (no potential), no
--- contact with a (dis)satisfier reason, and no contacts or no referrals delivered at all.
+-- Account health at every snapshot D, one row per customer: each component's measure (a column
+-- named after the component) and its 0-100 score by the configured bands (`<component>_score`),
+-- with the figures customer_health's sentences quote. A component without data is null (left out
+-- of the score): no purchase rhythm yet (fewer than 3 purchase occasions), no revenue in the
+-- prior window, an unknown size (no potential), no contact with a (dis)satisfier reason, and no
+-- contacts or no referrals delivered at all. One row per customer, not per component: seven
+-- times fewer rows to write and to read back (24 months at 100k customers: 2.4M rows, not 17M).
 {%- set window = var('revenue_window_months') | int %}
 with delivered as (
     select
@@ -53,25 +55,21 @@ measured as (
     from customers
 )
 
-{%- set texts = {
-    'recency': printf_sql("'%d days since the last purchase, %.1f times the usual gap of %.0f days'", ['days_since_last_purchase', 'recency', 'median_gap_days']),
-    'revenue_trend': printf_sql("'revenue %+.0f%% against the prior window'", ['100 * (revenue_trend - 1)']),
-    'product_penetration': printf_sql("'%d product line(s) bought in the window'", ['product_lines_12m']),
-    'share_of_potential': printf_sql("'%.0f%% of the potential revenue'", ['100 * share_of_potential']),
-    'contact_sentiment': printf_sql("'%d of %d contacts with a satisfier or dissatisfier reason were dissatisfiers'", ['dissatisfier_contacts_12m', 'dissatisfier_contacts_12m + satisfier_contacts_12m']),
-    'contact_coverage': printf_sql("'%d contacts against %.0f planned for grade %s'", ['contacts_12m', 'planned_contacts', 'grade']),
-    'referrals': "case when referrals_12m = 0 then 'no referral in the window' else " ~ printf_sql("'%d referral(s) in the window'", ['referrals_12m']) ~ " end",
-} %}
-{%- for component in var('health_component_names') %}
 select
     as_of_date,
     customer_id,
-    '{{ component }}' as component,
-    {{ loop.index }} as component_order,
-    {{ component }} as measure,
-    {{ health_band_score(component, component) }} as score,
-    {{ health_weight(component) }}::double as weight,
-    case when {{ component }} is not null then {{ texts[component] }} end as detail
+    grade,
+    days_since_last_purchase,
+    median_gap_days,
+    product_lines_12m,
+    dissatisfier_contacts_12m,
+    satisfier_contacts_12m,
+    contacts_12m,
+    planned_contacts,
+    referrals_12m,
+    {%- for component in var('health_component_names') %}
+    {{ component }},
+    cast({{ health_band_score(component, component) }} as {{ health_score_type() }}) as {{ component }}_score
+        {{- ',' if not loop.last }}
+    {%- endfor %}
 from measured
-{{ 'union all' if not loop.last }}
-{%- endfor %}

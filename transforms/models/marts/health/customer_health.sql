@@ -1,10 +1,33 @@
 -- Account health per snapshot and customer (SPEC §14): a 0-100 score, the weighted mean of the
 -- components with data (the weights of the others count in their place), its band, the change
 -- since the previous month's snapshot, each component's score, and the three components pulling
--- the score down most (largest weight x shortfall from 100), in words.
+-- the score down most (largest weight x shortfall from 100, the earlier component first on a
+-- tie), in words. All within each customer's row: the sentences are written for those three only.
 {%- set components = var('health_component_names') %}
-with components as (
-    select * from {{ ref('int_customer_health') }}
+{%- set texts = {
+    'recency': printf_sql("'%d days since the last purchase, %.1f times the usual gap of %.0f days'", ['days_since_last_purchase', 'recency', 'median_gap_days']),
+    'revenue_trend': printf_sql("'revenue %+.0f%% against the prior window'", ['100 * (revenue_trend - 1)']),
+    'product_penetration': printf_sql("'%d product line(s) bought in the window'", ['product_lines_12m']),
+    'share_of_potential': printf_sql("'%.0f%% of the potential revenue'", ['100 * share_of_potential']),
+    'contact_sentiment': printf_sql("'%d of %d contacts with a satisfier or dissatisfier reason were dissatisfiers'", ['dissatisfier_contacts_12m', 'dissatisfier_contacts_12m + satisfier_contacts_12m']),
+    'contact_coverage': printf_sql("'%d contacts against %.0f planned for grade %s'", ['contacts_12m', 'planned_contacts', 'grade']),
+    'referrals': "case when referrals_12m = 0 then 'no referral in the window' else " ~ printf_sql("'%d referral(s) in the window'", ['referrals_12m']) ~ " end",
+} %}
+{#- per component, (minus its pull: weight x shortfall from 100, its position): sorted ascending,
+    the strongest pull comes first and, on a tie, the earlier component; a component without a
+    score, at 100 or of weight 0 pulls nothing (its key is null or not below 0) -#}
+{%- set pulls = [] %}
+{%- for component in components %}
+    {%- do pulls.append(struct_pack([
+        ('pull', '-(' ~ health_weight(component) ~ '::double * (100 - ' ~ component ~ '_score))'),
+        ('component_order', loop.index)])) %}
+{%- endfor %}
+with ranked as (
+    select
+        *,
+        {{ list_map_sql(list_slice_sql(list_sort_sql(list_where(list_of(pulls), 'x.pull < 0')), 1, 3), 'x.component_order') }}
+            as pulling_orders
+    from {{ ref('int_customer_health') }}
 ),
 
 scored as (
@@ -12,16 +35,35 @@ scored as (
         as_of_date,
         customer_id,
         -- weights of zero only: no score rather than 0 / 0
-        {{ exact_sum('weight * score') }} / nullif(sum(weight) filter (where score is not null), 0)
-            as health_score,
-        count(score) as components_used,
+        (
+            {%- for component in components %}
+            {{ health_weight(component) }}::double * coalesce({{ component }}_score, 0){{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) / nullif(
+            {%- for component in components %}
+            case when {{ component }}_score is not null then {{ health_weight(component) }}::double else 0 end
+            {{- ' +' if not loop.last }}
+            {%- endfor %}, 0) as health_score,
+        cast(
+            {%- for component in components %}
+            case when {{ component }}_score is not null then 1 else 0 end{{ ' +' if not loop.last }}
+            {%- endfor %} as bigint) as components_used,
         {%- for component in components %}
-        max(score) filter (where component = '{{ component }}') as {{ component }}_score,
+        {{ component }}_score,
         {%- endfor %}
-        {{ ordered_list('detail', [('weight * (100 - score)', 'desc'), ('component_order', 'asc')],
-            'score < 100 and weight > 0') }} as pulling_down
-    from components
-    group by all
+        {%- set sentences = [] %}
+        {%- for i in range(1, 4) %}
+            {%- set sentence -%}
+                case {{ list_element('pulling_orders', i) }}
+                {%- for component in components %}
+                    when {{ loop.index }} then {{ texts[component] }}
+                {%- endfor %}
+                end
+            {%- endset %}
+            {%- do sentences.append(sentence) %}
+        {%- endfor %}
+        {{ list_where(list_of(sentences), 'x is not null') }} as pulling_down
+    from ranked
 ),
 
 history as (
@@ -62,9 +104,8 @@ select
     {%- for component in components %}
     s.{{ component }}_score,
     {%- endfor %}
-    coalesce({{ list_slice_sql('s.pulling_down', 1, 3) }}, {{ empty_list('varchar') }}) as pulling_down,
-    {{ list_join_sql('coalesce(' ~ list_slice_sql('s.pulling_down', 1, 3) ~ ', ' ~ empty_list('varchar') ~ ')', '; ') }}
-        as pulling_down_text
+    s.pulling_down,
+    {{ list_join_sql('s.pulling_down', '; ') }} as pulling_down_text
 from scored as s
 inner join {{ ref('int_customer_loyalty') }} as l
     on l.grading_date = s.as_of_date and l.customer_id = s.customer_id

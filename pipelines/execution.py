@@ -85,9 +85,12 @@ def _innermost(error):
 
 
 def _short(error) -> str:
-    """The part of an error a person acts on. dbt's error carries its whole command line: keep
-    the lines dbt itself reported."""
+    """The part of an error a person acts on. dbt in the run's process (DuckDB) fails with what
+    dbt reported and where its log is: without the exception's module path. dbt's subprocess
+    (Spark) fails with its whole command line: keep the lines dbt itself reported."""
     message = error.message.strip()
+    if error.cls_name == "DbtFailed":
+        return message.split(": ", 1)[-1]
     if error.cls_name == "DagsterDbtCliRuntimeError" and "Errors parsed from dbt logs:" in message:
         reported = message.split("Errors parsed from dbt logs:", 1)[1].strip().splitlines()
         return "dbt build failed:\n    " + "\n    ".join(line.strip() for line in reported[:12])

@@ -96,7 +96,10 @@ class AccountsDbtResource(DbtCliResource):
             context=context, manifest={}, dagster_dbt_translator=translator
         )
         project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
-        target_path = TARGET_PATH / f"{context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+        # absolute: dbt reads a relative --target-path from the project, a relative --log-path
+        # from the working directory
+        targets = TARGET_PATH if TARGET_PATH.is_absolute() else Path(self.project_dir) / TARGET_PATH
+        target_path = targets / f"{context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
         common = in_process.common_args(project_dir, target_path)
         indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
         manifest = None  # a selector dagster-dbt wrote into a copy of the project: dbt parses that copy

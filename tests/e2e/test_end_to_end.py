@@ -413,3 +413,22 @@ def test_runs_are_recorded_where_the_dagster_ui_reads_them(published):
         runs = instance.get_runs()
         assert {run.job_name for run in runs} == {"ingest_landing_files", "monthly_snapshot"}
         assert all(run.is_success for run in runs)
+
+
+def test_dbt_ran_in_the_runs_process_with_its_log_and_the_warehouses_parse_state(published):
+    """Each dbt build of the run (in the run's own process) left its artefacts and its debug log in
+    its invocation folder under the project's target path, whatever the working directory, and
+    the warehouse keeps dbt's parse state for the next run."""
+    from dagster import DagsterInstance
+
+    from pipelines.transforms.project import TARGET_PATH, dbt_project
+
+    warehouse = published[0].parent
+    assert (warehouse / "dbt" / "duckdb.partial_parse.msgpack").exists()
+    with DagsterInstance.from_config(str(warehouse / "dagster")) as instance:
+        run = next(r for r in instance.get_runs() if r.job_name == "monthly_snapshot")
+    targets = dbt_project.project_dir / TARGET_PATH
+    for group in ("worth_and_loyalty", "modules_and_risk"):
+        (folder,) = targets.glob(f"{group}-{run.run_id[:7]}-*")
+        assert (folder / "run_results.json").exists() and (folder / "dbt.log").exists(), folder
+        assert "Finished running" in (folder / "dbt.log").read_text()

@@ -107,3 +107,19 @@ def test_the_project_is_parsed_once_per_key_and_the_parse_serves_a_build(project
     assert {e["data"]["node_info"]["unique_id"] for e in events} >= {"model.tiny.amounts"}
     assert "model.tiny.totals" not in {e["data"]["node_info"]["unique_id"] for e in events}
     assert in_process.parse_once(("run-2",), parse_args) is not first
+
+
+def test_a_run_reports_dbts_failure_without_the_exceptions_module_path(project):
+    import sys
+
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    from pipelines.execution import _short
+
+    try:
+        list(in_process.run(args_for(project, "--vars", '{"second": 21}'), manifest=None))
+    except in_process.DbtFailed:
+        error = serializable_error_info_from_exc_info(sys.exc_info())
+    shown = _short(error)
+    assert shown.startswith("dbt build failed:\n    ") and "accepted_values_totals_total" in shown
+    assert "in_process" not in shown.splitlines()[0]

@@ -68,8 +68,8 @@ translator = AccountsDbtTranslator()
 class AccountsDbtResource(DbtCliResource):
     """dagster-dbt's dbt resource, with dbt in the run's own process for the DuckDB engine
     (`build_in_process`) and, for the subprocess Spark still uses, without two costs of every
-    `dbt.cli()` the pipeline never uses (about 2 s of every run: S, median of 3, nightly 19.0 ->
-    17.2 s, one new day 18.3 -> 16.3 s):
+    `dbt.cli()` the pipeline never uses (about 2 s a run when DuckDB used the subprocess too: S,
+    median of 3, nightly 19.0 -> 17.2 s, one new day 18.3 -> 16.3 s):
 
     - the version of dbt, which it learns by running `dbt --version` in a subprocess: the
       installed dbt-core's version is read from its package metadata instead (the lock pins it);

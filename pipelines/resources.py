@@ -60,8 +60,9 @@ class WarehouseResource(ConfigurableResource):
 
     @contextmanager
     def dbt_environment(self, **extra: str) -> Iterator[None]:
-        """The environment a dbt subprocess started inside this block inherits: the warehouse path
-        its profile reads, plus `extra`. Restored on exit, so nothing leaks into later steps."""
+        """The environment a dbt invocation started inside this block reads (in this process, or a
+        subprocess): the warehouse path its profile reads, plus `extra`. Restored on exit, so
+        nothing leaks into later steps."""
         self.directory().mkdir(parents=True, exist_ok=True)
         values = {
             "ACCOUNTS_WAREHOUSE_PATH": str(self.warehouse_path()),

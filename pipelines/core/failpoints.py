@@ -47,8 +47,8 @@ def failpoint(name: str, detail: str = "") -> None:
 
 
 def after_first(events: Iterable[T], name: str, detail: str = "") -> Iterator[T]:
-    """Yield `events`, hitting the failpoint once the first has arrived (the producer, e.g. a
-    dbt subprocess, is then running)."""
+    """Yield `events`, hitting the failpoint once the first has arrived (the producer, e.g. dbt,
+    is then running)."""
     for index, event in enumerate(events):
         if index == 0:
             failpoint(name, detail)

@@ -10,6 +10,7 @@ planned 6 contacts a year). No managers: every customer is `unassigned`.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,42 @@ def test_every_component_with_data_and_the_change_since_last_month(book):
     exp = health(book, "EXP", JUNE)
     # May: penetration 1 line -> 40: (40 x 15 + 40 x 15 + 25 x 10 + 80 x 5) / 45 = 1850 / 45
     assert exp["health_score_change"] == pytest.approx(10.0)
+
+
+def test_a_tie_in_pull_names_the_earlier_component_and_a_weight_of_zero_counts_nowhere(book, tmp_path):
+    """Configured weights and scores other than the defaults, on a copy of the book: EXP's
+    sentiment (40) and coverage (25) pull equally (10 x 60 = 8 x 75), penetration weighs 0 (left
+    out of the score and of what pulls it down), and a band score with two decimals is scored
+    exactly (80.25) in int_customer_health and in the score."""
+    import shutil
+
+    from pipelines.core.config import DEFAULT_CONFIG_PATH, dbt_vars, load_config
+
+    components = dbt_vars(load_config(DEFAULT_CONFIG_PATH))["health_components"]
+    components["contact_sentiment"]["weight"] = 10
+    components["contact_coverage"]["weight"] = 8
+    components["product_penetration"]["weight"] = 0
+    components["referrals"]["scores"] = [50, 80.25, 100]
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(book, copy)
+    settings = {**MONTHS, "health_components": components}
+    run_dbt(copy, select="int_customer_health customer_health", vars=settings)
+
+    (component,) = rows(
+        copy,
+        "SELECT referrals_score FROM intermediate.int_customer_health "
+        f"WHERE customer_id = 'EXP' AND as_of_date = '{JUNE}'",
+    )
+    assert component["referrals_score"] == Decimal("80.25")  # a DECIMAL wide enough for every band score
+    exp = health(copy, "EXP", JUNE)
+    assert exp["product_penetration_score"] == 70  # scored, but of weight 0
+    # (40 x 10 + 25 x 8 + 80.25 x 5) / (10 + 8 + 5); penetration neither adds nor divides
+    assert exp["health_score"] == pytest.approx((400 + 200 + 401.25) / 23)
+    assert exp["pulling_down"] == [
+        "1 of 2 contacts with a satisfier or dissatisfier reason were dissatisfiers",  # 5th component
+        "3 contacts against 6 planned for grade D",  # 6th, the same pull
+        "1 referral(s) in the window",  # 5 x 19.75
+    ]
 
 
 def test_health_distribution_counts_every_customer_per_band(book):

@@ -67,10 +67,13 @@ class FileRejected(ValueError):
         super().__init__(message)
 
 
-# Rows of a file merged into its raw table at a time: the join that finds keys already loaded holds
-# a part's rows in its hash table (~1 GB for 13M revenue rows at once), one more scan of the raw
-# table per part.
+# Rows of a file merged into its raw table at a time, when some of its keys are loaded already: the
+# join that compares them with the loaded rows holds a part's rows in its hash table (~1 GB for 13M
+# revenue rows at once).
 MERGE_ROWS = 4_000_000
+
+# The raw rows whose keys a file holds, found once per file (see `find_loaded_rows`).
+LOADED = "_loaded"
 
 # DuckDB's memory limit for a moment after each loaded file: see `release_cached_blocks`.
 RELEASE_LIMIT = "64MB"
@@ -164,34 +167,56 @@ def _insert_issues(
         con.unregister("_issues")
 
 
+def find_loaded_rows(con: duckdb.DuckDBPyConnection, dataset: Dataset, valid: pl.DataFrame) -> int:
+    """Copy the raw rows whose keys `valid` holds into the temp table LOADED; return their number.
+    One scan of the raw table's keys per file, hashing only the file's keys: a file of new keys (a
+    first load, a new day) costs that scan alone, where comparing whole rows part by part scanned
+    the raw table once per part (48.8M revenue rows, 5 files in 13 parts: 5.8 s -> 3.0 s)."""
+    table = f"raw.{dataset.name}"
+    on = " AND ".join(f"t.{k} = i.{k}" for k in dataset.key)
+    # an inner join, as both sides' keys are distinct: DuckDB runs it ~1.5x faster than a SEMI JOIN
+    rows = f"FROM {table} t JOIN _file_keys i ON {on}"
+    con.register("_file_keys", _arrow(valid.select(dataset.key)))
+    try:
+        [(count,)] = con.execute(f"SELECT count(*) {rows}").fetchall()
+        if count:  # some keys come again: their loaded rows, for `merge_rows` to compare
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {LOADED} AS SELECT t.* {rows}")
+    finally:
+        con.unregister("_file_keys")
+    return count
+
+
 def merge_rows(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, valid: pl.DataFrame, at: datetime
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, valid: pl.DataFrame, at: datetime, loaded: bool
 ) -> tuple[int, int]:
     """Insert new keys, replace keys loaded with other values (logged), skip identical rows.
+    `loaded`: whether `find_loaded_rows` found keys of the file in the raw table (in LOADED).
     Returns (rows written, rows replaced). Runs inside the caller's transaction."""
     if valid.is_empty():
         return 0, 0
     table = f"raw.{dataset.name}"
-    on = " AND ".join(f"t.{k} = i.{k}" for k in dataset.key)
-    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in dataset.columns)
-    row_key = ", ".join(f"CAST({k} AS VARCHAR)" for k in dataset.key)
     types = dataset.columns | {c: LINEAGE_COLUMNS[c] for c in ("_source_file", "_source_line", "_extra")}
     columns = list(types)
     casts = ", ".join(f"CAST(i.{c} AS {t})" for c, t in types.items())
-    # the replaced row's date: the months it fed become stale too
-    previous_date = f"t.{dataset.date_column}::DATE" if dataset.date_column else "NULL::DATE"
+    insert = f"INSERT INTO {table} ({', '.join(columns)}, _loaded_at) SELECT {casts}, ? FROM _incoming i"
     con.register("_incoming", _arrow(valid))
     try:
-        # One inner join finds the incoming keys already loaded, identical or not: DuckDB builds
-        # its hash table on the smaller side, so a file costs about its own size plus a scan of
-        # the raw table, not a hash table of the whole raw table per file (as an anti-join would).
+        if not loaded:  # every key is new: a plain insert keeps the file's order
+            [(written,)] = con.execute(insert, [at]).fetchall()
+            return written, 0
+        on = " AND ".join(f"t.{k} = i.{k}" for k in dataset.key)
+        same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM i.{c}" for c in dataset.columns)
+        row_key = ", ".join(f"CAST({k} AS VARCHAR)" for k in dataset.key)
+        # the replaced row's date: the months it fed become stale too
+        previous_date = f"t.{dataset.date_column}::DATE" if dataset.date_column else "NULL::DATE"
+        # The part's keys already loaded, identical or not, against the file's loaded rows.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _matched AS SELECT "
             f"{', '.join(f'i.{k}' for k in dataset.key)}, ({same}) AS identical, "
             f"t._source_file AS previous_source_file, t._source_line AS previous_source_line, "
             f"i._source_file AS new_source_file, i._source_line AS new_source_line, "
             f"{previous_date} AS previous_date "
-            f"FROM _incoming i JOIN {table} t ON {on}"
+            f"FROM _incoming i JOIN {LOADED} t ON {on}"
         )
         replaced, skipped = con.execute(
             "SELECT count(*) FILTER (WHERE NOT identical), count(*) FILTER (WHERE identical) FROM _matched"
@@ -212,15 +237,11 @@ def merge_rows(
         # New keys and replacements go in; rows identical to loaded ones are skipped.
         on_skipped = " AND ".join(f"m.{k} = i.{k}" for k in dataset.key)
         only_changed = (
-            f"WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE m.identical AND {on_skipped})"
+            f" WHERE NOT EXISTS (SELECT 1 FROM _matched m WHERE m.identical AND {on_skipped})"
             if skipped
             else ""  # nothing to skip: a plain insert keeps the file's order
         )
-        (written,) = con.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}, _loaded_at) "
-            f"SELECT {casts}, ? FROM _incoming i {only_changed}",
-            [at],
-        ).fetchone()
+        (written,) = con.execute(insert + only_changed, [at]).fetchone()
         con.execute("DROP TABLE _matched")
     finally:
         con.unregister("_incoming")
@@ -282,13 +303,15 @@ def ingest_file(
         _insert_quarantine(con, dataset.name, rel, clean.quarantine, started)
         _insert_issues(con, dataset.name, rel, clean.issues, started)
         written = replaced = 0
+        loaded = find_loaded_rows(con, dataset, clean.valid) > 0
         # A file's valid rows have distinct keys (the contract checks it): merged a part at a time,
         # they change the raw table as merged at once, and the join's hash table holds a part.
         for offset in range(0, clean.valid.height, MERGE_ROWS):
-            part_written, part_replaced = merge_rows(
-                con, dataset, clean.valid.slice(offset, MERGE_ROWS), started
-            )
+            part = clean.valid.slice(offset, MERGE_ROWS)
+            part_written, part_replaced = merge_rows(con, dataset, part, started, loaded)
             written, replaced = written + part_written, replaced + part_replaced
+        if loaded:
+            con.execute(f"DROP TABLE {LOADED}")
         examples = (quote_examples(clean.quarantine, "reason"), quote_examples(clean.issues, "issue"))
         quarantined, issues = clean.quarantine.height, clean.issues.height
         message = load_message(rel, rows_read, written, replaced, quarantined, issues, examples)

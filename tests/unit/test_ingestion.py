@@ -626,6 +626,8 @@ def test_a_file_merged_in_parts_changes_raw_as_merged_at_once(tmp_path, monkeypa
         con = duckdb.connect(str(tmp_path / f"warehouse_{part_rows}.duckdb"))
         ingest_dataset(con, "revenue", landing)
         results.append({name: rows(con, sql) for name, sql in tables.items()})
+        # the loaded rows the merge compared with, and its matches, are dropped with the file
+        assert rows(con, "SELECT table_name FROM duckdb_tables() WHERE temporary") == []
         con.close()
     at_once, in_parts = results
     assert in_parts == at_once

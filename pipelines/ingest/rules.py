@@ -277,9 +277,10 @@ class CleanFile:
     issues: pl.DataFrame  # line_number, column_name, issue (of loaded rows)
 
 
-def clean_frame(frame: pl.DataFrame, dataset: Dataset, rel: str) -> CleanFile:
+def clean_frame(frame: pl.DataFrame, dataset: Dataset, rel: str, keys_repeat: bool = True) -> CleanFile:
     """Judge a file's frame (as read, plus LINE): the rows to load, the rows to quarantine, and
-    the data issues of the loaded rows.
+    the data issues of the loaded rows. `keys_repeat=False`: the caller found that no key repeats in
+    the frame, so the duplicate rule cannot break and is not looked for.
 
     Two passes: every row gets its typed values, the index of its first broken rule and a flag per
     data issue; only the rows with a reason or an issue (usually few) get their raw text."""
@@ -305,7 +306,7 @@ def clean_frame(frame: pl.DataFrame, dataset: Dataset, rel: str) -> CleanFile:
         .with_columns(_first_broken(rules))
         .collect()
     )
-    if _may_have_duplicate_keys(checked, dataset):
+    if keys_repeat and _may_have_duplicate_keys(checked, dataset):
         rules.append(_duplicate_rule(dataset))
         checked = _mark_duplicates(checked, dataset, rules[-1], len(rules) - 1)
     bad = checked.get_column(RULE).is_not_null()
@@ -359,7 +360,10 @@ def clean_file(frame: pl.DataFrame, dataset: Dataset, rel: str, rows: int = SLIC
     no key repeats (a file that repeats one is judged whole). Only the slices' results are kept."""
     if frame.height <= rows or _repeats_a_key(frame, dataset, rows):
         return clean_frame(frame, dataset, rel)
-    slices = [clean_frame(frame.slice(offset, rows), dataset, rel) for offset in range(0, frame.height, rows)]
+    slices = [
+        clean_frame(frame.slice(offset, rows), dataset, rel, keys_repeat=False)
+        for offset in range(0, frame.height, rows)
+    ]
     return CleanFile(*(
         pl.concat(parts, rechunk=False)
         for parts in zip(*((s.valid, s.quarantine, s.issues) for s in slices), strict=True)

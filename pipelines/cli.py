@@ -246,12 +246,12 @@ def refresh(args: argparse.Namespace) -> int:
     engine()  # so does an engine this environment cannot run
     if args.command == "run" and not (args.month or args.force):
         published = paths.published_path()
-        reason = nothing_new(
+        up_to_date = nothing_new(
             paths.warehouse_path(), published, paths.landing_dir(), settings, report_path_for(published)
         )
-        if reason:
-            print(reason)
-            report_stale_months()
+        if up_to_date:
+            print(up_to_date.reason)
+            report_stale_months(up_to_date.stale_months)
             print(f"done in {time.perf_counter() - started:.1f} s")
             return 0
     ingest(args.verbose)

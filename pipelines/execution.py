@@ -180,10 +180,12 @@ def check_months(month_from: str, month_to: str, data: tuple[str, str]) -> None:
         raise PipelineFailed("run", [f"month {outside[0]} is outside the data: {data_range}"])
 
 
-def report_stale_months() -> list[str]:
+def report_stale_months(stale: list[str] | None = None) -> list[str]:
+    """Print the published months late data made stale; `stale`: when already known."""
     from pipelines.freshness.stale import stale_months
 
-    stale = stale_months(paths.warehouse_path(), paths.published_path())
+    if stale is None:
+        stale = stale_months(paths.warehouse_path(), paths.published_path())
     if stale:
         print(
             f"late data: {len(stale)} published month(s) are stale ({stale[0]}..{stale[-1]}); "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -62,11 +63,20 @@ def _source_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
+@dataclass(frozen=True)
+class NothingNew:
+    """Why a run has nothing to compute, and the earlier published months late data made stale
+    (found on the way: the current month is not among them, or the run would have work)."""
+
+    reason: str
+    stale_months: list[str]
+
+
 def nothing_new(
     warehouse: Path, published: Path, landing: Path, settings: Settings, report: Path | None = None
-) -> str | None:
-    """A sentence saying why there is nothing to compute, or None when a run has work to do.
-    `report`: the report of the publication, which a run must (re)write when it is missing."""
+) -> NothingNew | None:
+    """Why there is nothing to compute, or None when a run has work to do. `report`: the report of
+    the publication, which a run must (re)write when it is missing."""
     if not (warehouse.exists() and published.exists()):
         return None
     if report is not None and (not report.exists() or report.stat().st_mtime < published.stat().st_mtime):
@@ -84,7 +94,7 @@ def nothing_new(
         con.close()
 
 
-def _nothing_new_in(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+def _nothing_new_in(con: duckdb.DuckDBPyConnection, settings: Settings) -> NothingNew | None:
     publication = con.execute(
         "SELECT publication_id, published_at, latest_as_of_date, config_hash, pipeline_version "
         "FROM pub.main.publications ORDER BY publication_id DESC LIMIT 1"
@@ -105,11 +115,14 @@ def _nothing_new_in(con: duckdb.DuckDBPyConnection, settings: Settings) -> str |
         and latest == snapshot_date
         and config_hash == config_fingerprint(settings)[1]
         and version == pipeline_version()
-        and latest.strftime("%Y-%m") not in stale_months_in(con, "wh", "pub", settings)
     )
     if not up_to_date:
         return None
-    return (
+    stale = stale_months_in(con, "wh", "pub", settings)  # scans every raw row: reported from here
+    if latest.strftime("%Y-%m") in stale:
+        return None
+    return NothingNew(
         f"nothing new since publication {publication_id} (as of {latest}): no new landing file, "
-        "the same configuration and code; `accounts run --force` recomputes anyway"
+        "the same configuration and code; `accounts run --force` recomputes anyway",
+        stale,
     )

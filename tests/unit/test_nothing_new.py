@@ -8,7 +8,8 @@ import pytest
 
 from pipelines.core.config import config_fingerprint, load_config
 from pipelines.freshness.current import nothing_new, package_version, pipeline_version
-from pipelines.ingest.datasets import BOOKKEEPING_DDL
+from pipelines.freshness.stale import stale_months
+from pipelines.ingest.datasets import BOOKKEEPING_DDL, create_raw_tables
 from pipelines.ingest.landing import file_sha256
 
 PUBLISHED_AT = dt.datetime(2026, 11, 1, 3, 0)
@@ -57,7 +58,9 @@ def _nothing_new(setup, **override):
 
 
 def test_nothing_new_says_since_which_publication(setup):
-    assert _nothing_new(setup).startswith("nothing new since publication 1 (as of 2026-10-31)")
+    up_to_date = _nothing_new(setup)
+    assert up_to_date.reason.startswith("nothing new since publication 1 (as of 2026-10-31)")
+    assert up_to_date.stale_months == []
 
 
 def test_a_new_landing_file_is_news(setup):
@@ -103,3 +106,47 @@ def test_the_recorded_version_changes_with_the_code():
 
 def test_without_a_publication_there_is_work(setup, tmp_path):
     assert _nothing_new(setup, published=tmp_path / "none.duckdb") is None
+
+
+def test_months_late_data_made_stale_come_with_the_answer(tmp_path):
+    # publication 1 holds 2023-01..2026-10; a late contact (dated 2023-05, no dissatisfier) loaded
+    # after it reaches two windows and a month; publication 2 recomputed only the current month
+    landing, settings = tmp_path / "landing", load_config()
+    landing.mkdir()
+    warehouse, published = tmp_path / "warehouse.duckdb", tmp_path / "accounts.duckdb"
+    late_at, second_at = PUBLISHED_AT + dt.timedelta(hours=1), PUBLISHED_AT + dt.timedelta(hours=2)
+    con = duckdb.connect(str(warehouse))
+    create_raw_tables(con)
+    con.execute("INSERT INTO raw.customers (customer_id, _loaded_at) VALUES ('C1', ?)", [PUBLISHED_AT])
+    con.execute(
+        "INSERT INTO raw.revenue (transaction_id, customer_id, transaction_date, amount, _loaded_at) "
+        "VALUES ('T1', 'C1', DATE '2026-10-31', 5, ?)",
+        [PUBLISHED_AT - dt.timedelta(hours=1)],
+    )
+    con.execute(
+        "INSERT INTO raw.contacts (contact_id, customer_id, contact_date, medium, reason_code, _loaded_at) "
+        "VALUES ('K1', 'C1', TIMESTAMP '2023-05-15 10:00', 'phone', 'other', ?)",
+        [late_at],
+    )
+    _log(con, "contacts/late.csv", "late", late_at)
+    con.close()
+    months = [f"{y}-{m:02d}" for y in range(2023, 2027) for m in range(1, 13) if (y, m) <= (2026, 10)]
+    ends = [(dt.date(int(m[:4]), int(m[5:]), 28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+            for m in months]  # fmt: skip
+    con = duckdb.connect(str(published))
+    con.execute(
+        "CREATE TABLE publications (publication_id BIGINT, published_at TIMESTAMP, "
+        "months_refreshed VARCHAR[], as_of_dates DATE[], latest_as_of_date DATE, config_hash VARCHAR, "
+        "pipeline_version VARCHAR)"
+    )
+    for publication_id, at, refreshed in ((1, PUBLISHED_AT, months), (2, second_at, ["2026-10"])):
+        con.execute(
+            "INSERT INTO publications VALUES (?, ?, ?, ?, DATE '2026-10-31', ?, ?)",
+            [publication_id, at, refreshed, ends, config_fingerprint(settings)[1], pipeline_version()],
+        )
+    con.close()
+    up_to_date = nothing_new(warehouse, published, landing, settings)
+    assert up_to_date.reason.startswith("nothing new since publication 2 (as of 2026-10-31)")
+    # the months the contact reaches: its two windows (2 x 12 months) and one month more
+    assert up_to_date.stale_months == months[4:29]  # 2023-05..2025-05
+    assert up_to_date.stale_months == stale_months(warehouse, published, settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pipelines.core import paths
 from pipelines.core.config import ConfigError, load_config
 from pipelines.core.engine import EngineError, engine
-from pipelines.core.months import MonthError, parse_month
+from pipelines.core.months import MonthError, months_between, parse_month
 from pipelines.execution import (
     PipelineFailed,
     check_months,
@@ -24,7 +24,7 @@ from pipelines.execution import (
     report_stale_months,
 )
 from pipelines.freshness.current import package_version
-from pipelines.freshness.drift import ConfigDrift
+from pipelines.freshness.drift import ConfigDrift, config_drift, refuse_drift
 from pipelines.publication.export import ExportError
 from pipelines.transforms.docs import DocsFailed
 
@@ -234,12 +234,7 @@ def _months_to_compute(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 def refresh(args: argparse.Namespace) -> int:
     """run and backfill: load, compute, check, publish."""
-    from pipelines.core.months import months_between
     from pipelines.freshness.current import nothing_new
-    from pipelines.freshness.drift import config_drift, refuse_drift
-    from pipelines.publication.assets import ALLOW_DRIFT_TAG, RESTATE_STUDY_TAG
-    from pipelines.publication.summary import summary
-    from pipelines.report.build import report_path_for
 
     started = time.perf_counter()
     settings = load_config()  # a bad config fails here, before anything runs
@@ -247,13 +242,17 @@ def refresh(args: argparse.Namespace) -> int:
     if args.command == "run" and not (args.month or args.force):
         published = paths.published_path()
         up_to_date = nothing_new(
-            paths.warehouse_path(), published, paths.landing_dir(), settings, report_path_for(published)
+            paths.warehouse_path(), published, paths.landing_dir(), settings, paths.report_path_for(published)
         )
         if up_to_date:
             print(up_to_date.reason)
             report_stale_months(up_to_date.stale_months)
             print(f"done in {time.perf_counter() - started:.1f} s")
             return 0
+    # what computing needs, dagster-dbt among it (~1.3 s of imports): not a night with nothing new
+    from pipelines.publication.assets import ALLOW_DRIFT_TAG, RESTATE_STUDY_TAG
+    from pipelines.publication.summary import summary
+
     ingest(args.verbose)
     ranges = _months_to_compute(args)
     if not ranges:

@@ -24,6 +24,7 @@ DATA_ROOT = Path("data") if INSTALLED else PROJECT_ROOT / "data"
 ENVIRONMENT_BIN = str(Path(sys.executable).parent)
 WAREHOUSE_FILE = "warehouse.duckdb"  # the working warehouse: raw, staging, history; one writer
 PUBLISHED_FILE = "accounts.duckdb"  # the published file BI tools open read-only
+REPORT_FILE = "report.html"  # the publication's report, beside the published file
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
 
@@ -41,6 +42,11 @@ def warehouse_path() -> Path:
 
 def published_path() -> Path:
     return warehouse_dir() / PUBLISHED_FILE
+
+
+def report_path_for(published: Path) -> Path:
+    """Where the report of a published file goes: beside it."""
+    return Path(published).with_name(REPORT_FILE)
 
 
 def dbt_target_path() -> Path:

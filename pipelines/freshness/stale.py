@@ -32,6 +32,7 @@ last day (the current month when it was published) moves when a later transactio
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -41,21 +42,31 @@ from pipelines.core.months import month_of
 from pipelines.ingest.datasets import DATASETS
 
 
-def _changes(warehouse: str, settings: Settings) -> str:
-    """SQL of every change: (dataset, changed_at, day, reach_months); day NULL = every snapshot,
-    reach_months NULL = no bound."""
+def _changes(warehouse: str, settings: Settings, since: dt.datetime) -> str:
+    """SQL of every change after `since` (the earliest time a published month was last published:
+    nothing older can make one stale): (dataset, changed_at, day, reach_months); day NULL = every
+    snapshot, reach_months NULL = no bound."""
     # two windows (D and D0 = D - window), and one month more: a health score's change since last
     # month reads the month before
     both_windows = 2 * settings.revenue_window_months + 1
     codes = ", ".join("'" + c.replace("'", "''") + "'" for c in settings.dissatisfier_reason_codes) or "NULL"
     raw = f"{warehouse}.raw"
 
+    after = f"TIMESTAMP '{since.isoformat(sep=' ')}'"
+
     def child(dataset: str, day: str, reach: str, alias: str = "r") -> str:
+        # A row changes when it or its customer loads: rows loaded after `since` (the raw tables
+        # are in load order, so a scan skips the older row groups by their _loaded_at ranges),
+        # then older rows of customers loaded after `since` (a hash table of those customers).
         customer = DATASETS[dataset].parent_customer_columns[0]
-        return (
+        rows = (
             f"SELECT '{dataset}' AS dataset, greatest({alias}._loaded_at, c._loaded_at) AS changed_at, "
             f"{day}::DATE AS day, {reach} AS reach_months FROM {raw}.{dataset} {alias} "
             f"JOIN {raw}.customers c ON c.customer_id = {alias}.{customer}"
+        )
+        return (
+            f"{rows} WHERE {alias}._loaded_at > {after} UNION ALL "
+            f"{rows} WHERE {alias}._loaded_at <= {after} AND c._loaded_at > {after}"
         )
 
     def replaced(dataset: str, reach: str) -> str:
@@ -113,6 +124,12 @@ def stale_months_in(
     }
     if not (set(DATASETS) | {"row_replacements"}) <= present:
         return []
+    [(since,)] = con.execute(
+        "SELECT min(published_at) FROM (SELECT max(published_at) AS published_at FROM (SELECT "
+        f"unnest(months_refreshed) AS month, published_at FROM {published}.main.publications) GROUP BY month)"
+    ).fetchall()
+    if since is None:  # no month published yet
+        return []
     reaches = """(c.day IS NULL
            OR (c.day <= m.as_of_date
                AND (c.reach_months IS NULL OR c.day > m.as_of_date - to_months(c.reach_months::INTEGER)))
@@ -136,7 +153,7 @@ def stale_months_in(
             FROM published_months p
             JOIN snapshot_dates d ON strftime(d.as_of_date, '%Y-%m') = p.month
         ),
-        changes AS ({_changes(warehouse, settings)}),
+        changes AS ({_changes(warehouse, settings, since)}),
         first_stale AS (  -- per kind of change, the first month it reaches published before it loaded
             SELECT c.dataset, c.day, c.reach_months, min(m.month) AS first_month
             FROM months m

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.core import paths
 from pipelines.core.vocabulary import GRADES, SEGMENTS
 
 
@@ -47,10 +48,9 @@ def summary(published: Path) -> str:
 def file_notes(published: Path) -> list[str]:
     """Where a person finds what the run wrote beside the published file."""
     from pipelines.publication.quality import docs_dir_for
-    from pipelines.report.build import report_path_for
 
     files = {
-        "report": report_path_for(published),
+        "report": paths.report_path_for(published),
         "data docs": docs_dir_for(published) / "index.html",
         "logs": published.parent / "logs",
     }

@@ -37,8 +37,6 @@ from pipelines.core.vocabulary import (
     SEGMENTS,
 )
 
-REPORT_FILE = "report.html"
-
 WORTH_MATRIX = "worth-matrix"
 GRADE_MIX = "grade-mix"
 LOYALTY_SEGMENTS = "loyalty-segments"
@@ -95,17 +93,12 @@ FONT_FAMILY = '-apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
-def report_path_for(published: Path) -> Path:
-    """Where the report of a published file goes: beside it."""
-    return Path(published).with_name(REPORT_FILE)
-
-
 def build_report(published: Path, out: Path | None = None) -> Path:
     """Write the report of the published DuckDB file (opened read-only) and return its path."""
     published = Path(published)
     if not published.is_file():
         raise FileNotFoundError(f"no published file at {published}")
-    out = Path(out) if out is not None else report_path_for(published)
+    out = Path(out) if out is not None else paths.report_path_for(published)
     con = duckdb.connect(str(published), read_only=True)
     try:
         page = render_report(con)

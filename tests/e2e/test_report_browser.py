@@ -7,6 +7,7 @@ from browser_helpers import NEEDS_CHROMIUM
 from conftest import SAMPLE_LANDING
 
 from pipelines.cli import main
+from pipelines.core import paths
 from pipelines.core.vocabulary import GRADES, SEGMENTS
 from pipelines.report.build import (
     CHART_IDS,
@@ -14,7 +15,6 @@ from pipelines.report.build import (
     FIGURE_IDS,
     TABLE_IDS,
     build_report,
-    report_path_for,
 )
 from pipelines.report.screenshot import open_offline, screenshot
 
@@ -40,7 +40,7 @@ def published(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report(published):
     path = build_report(published)
-    assert path == report_path_for(published)
+    assert path == paths.report_path_for(published)
     return path
 
 

@@ -9,13 +9,13 @@ import duckdb
 import pytest
 from plotly.offline import get_plotlyjs
 
+from pipelines.core import paths
 from pipelines.core.vocabulary import CLASSES, DRIVER_LABELS, GRADES, IMPACT_POPULATIONS, RISK_REASONS
 from pipelines.report import build as report_build
 from pipelines.report.build import (
     CHART_IDS,
     FIGURE_IDS,
     NO_DATA,
-    REPORT_FILE,
     build_report,
     contact_driver_lifts,
     contact_drivers_figure,
@@ -24,7 +24,6 @@ from pipelines.report.build import (
     early_warning_calls,
     grade_level,
     grade_mix,
-    report_path_for,
     segment_history,
     worth_matrix_cells,
     worth_matrix_grid,
@@ -258,7 +257,7 @@ def test_contact_driver_bands_come_from_the_config_else_the_method_defaults(con)
 def test_the_report_is_one_self_contained_page(published):
     before = hashlib.sha256(published.read_bytes()).hexdigest()
     report = build_report(published)
-    assert report == report_path_for(published) == published.with_name(REPORT_FILE)
+    assert report == paths.report_path_for(published) == published.with_name(paths.REPORT_FILE)
     assert hashlib.sha256(published.read_bytes()).hexdigest() == before  # read, never written
     assert [p.name for p in published.parent.iterdir() if p.name.endswith(".tmp")] == []
     page = report.read_text(encoding="utf-8")

@@ -118,7 +118,7 @@ def _nothing_new_in(con: duckdb.DuckDBPyConnection, settings: Settings) -> Nothi
     )
     if not up_to_date:
         return None
-    stale = stale_months_in(con, "wh", "pub", settings)  # scans every raw row: reported from here
+    stale = stale_months_in(con, "wh", "pub", settings)  # found once: the run reports these
     if latest.strftime("%Y-%m") in stale:
         return None
     return NothingNew(

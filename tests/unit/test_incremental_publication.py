@@ -176,3 +176,20 @@ def test_publishing_after_each_change_equals_one_fresh_publication(tmp_path_fact
     fresh = folder / "fresh.duckdb"
     publish(warehouse, fresh, tables)
     assert contents(published) == contents(fresh)
+    # the dates the publication records, known from its writes: those its tables hold
+    assert recorded_dates(published) == recorded_dates(fresh) == held_dates(published, tables)
+
+
+def recorded_dates(published: Path) -> tuple[list, object]:
+    with duckdb.connect(str(published), read_only=True) as con:
+        return con.execute(
+            "SELECT as_of_dates, latest_as_of_date FROM publications ORDER BY publication_id DESC LIMIT 1"
+        ).fetchone()
+
+
+def held_dates(published: Path, tables: list[str]) -> tuple[list, object]:
+    union = " UNION ".join(f"SELECT as_of_date FROM main.{t}" for t in tables)
+    with duckdb.connect(str(published), read_only=True) as con:
+        rows = con.execute(f"SELECT DISTINCT as_of_date FROM ({union}) ORDER BY 1").fetchall()
+    dates = [d for (d,) in rows]
+    return dates, max(dates, default=None)

@@ -94,13 +94,12 @@ def stage_publication(
                 con.execute(f"ATTACH {quote(str(published))} AS previous (READ_ONLY)")
                 con.execute("CREATE TABLE pub.main.publications_carried AS FROM previous.main.publications")
                 con.execute("DETACH previous")
-        row_counts, writes, as_of_dates = _write_tables(con, tables, docs, grains or {})
+        row_counts, writes = _write_tables(con, tables, docs, grains or {})
         _copy_audit_tables(con, row_counts, settings)
-        _create_latest_views(con, tables, docs)
+        latest = _create_latest_views(con, tables, docs)
         create_bi_views(con, "pub", tables, docs)
-        latest = max((d for d in as_of_dates if d is not None), default=None)
         publication = _Publication(months_refreshed, run_id, settings, config_drift or [])
-        publication_id = _append_publication(con, publication, row_counts, as_of_dates, latest)
+        publication_id = _append_publication(con, publication, row_counts, tables, latest)
         con.execute("DETACH pub")  # checkpoints: the staged file is complete on disk
     finally:
         con.close()
@@ -113,20 +112,16 @@ def _write_tables(
     tables: list[str],
     docs: dict[str, tuple[str, dict[str, str]]],
     grains: Mapping[str, Sequence[str]],
-) -> tuple[dict[str, int], dict[str, str], list[dt.date | None]]:
-    """Write every table; return their row counts, what was written, and the as_of_dates the
-    tables hold (sorted, a NULL last), known from the writes without reading the history again."""
+) -> tuple[dict[str, int], dict[str, str]]:
     carried = _tables_in(con, "pub", "main") - {"publications_carried"}
     for gone in sorted(carried - set(tables)):  # a mart the pipeline no longer builds
         con.execute(f"DROP TABLE pub.main.{gone}")
-    row_counts, writes, as_of_dates = {}, {}, set()
+    row_counts, writes = {}, {}
     for table in tables:
-        grain = list(grains.get(table) or [])
-        writes[table], dates = _write_table(con, table, grain, carried=table in carried)
-        as_of_dates |= set(dates)
+        writes[table] = _write_table(con, table, list(grains.get(table) or []), carried=table in carried)
         row_counts[table] = con.execute(f"SELECT count(*) FROM pub.main.{table}").fetchone()[0]
         comment(con, f"pub.main.{table}", "TABLE", *docs.get(table, ("", {})))
-    return row_counts, writes, sorted(as_of_dates, key=lambda d: (d is None, d or dt.date.min))
+    return row_counts, writes
 
 
 def _written_by_this_pipeline(published: Path) -> bool:
@@ -157,9 +152,7 @@ def _tables_in(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> se
     }
 
 
-def _write_table(
-    con: duckdb.DuckDBPyConnection, table: str, grain: list[str], carried: bool
-) -> tuple[str, list[dt.date | None]]:
+def _write_table(con: duckdb.DuckDBPyConnection, table: str, grain: list[str], carried: bool) -> str:
     """Make pub.main.`table` equal to wh.marts.`table`, rows in the order of its grain (or of all its
     columns): the same inputs give the same file contents, row for row, however many runs built it.
 
@@ -168,14 +161,13 @@ def _write_table(
     snapshot sorts after every kept one (a new month, the months late rows touched), only those are
     deleted and appended in order. Anything else (a new or reshaped table, a restated old snapshot,
     a grain not led by as_of_date) rewrites the table; sorting on the grain's short key costs less
-    than on all columns (M, 24 months: 10.3 -> 8.0 s for the marts). Returns what was written and
-    the table's as_of_dates (those of the mart)."""
+    than on all columns (M, 24 months: 10.3 -> 8.0 s for the marts)."""
     order = ", ".join(grain or ["ALL"])
     source = f"SELECT * FROM wh.marts.{table}"
     if carried and columns_of(con, "pub", "main", table) == columns_of(con, "wh", "marts", table):
-        changed, kept, mart_dates = _changed_snapshots(con, table)
+        changed, kept = _changed_snapshots(con, table)
         if not changed:
-            return "unchanged", mart_dates
+            return "unchanged"
         patchable = grain[:1] == ["as_of_date"] and None not in changed + kept
         if patchable and (not kept or min(changed) > max(kept)):
             dates = ", ".join(f"DATE '{d.isoformat()}'" for d in changed)
@@ -183,28 +175,23 @@ def _write_table(
             con.execute(
                 f"INSERT INTO pub.main.{table} {source} WHERE as_of_date IN ({dates}) ORDER BY {order}"
             )
-            return "snapshots " + ", ".join(d.isoformat() for d in changed), mart_dates
+            return "snapshots " + ", ".join(d.isoformat() for d in changed)
     con.execute(f"CREATE OR REPLACE TABLE pub.main.{table} AS {source} ORDER BY {order}")
-    written = con.execute(f"SELECT DISTINCT as_of_date FROM pub.main.{table}").fetchall()
-    return "rewritten", [d for (d,) in written]
+    return "rewritten"
 
 
-def _changed_snapshots(
-    con: duckdb.DuckDBPyConnection, table: str
-) -> tuple[list[dt.date], list[dt.date], list[dt.date]]:
-    """(as_of_dates whose rows differ between the carried table and the mart, those that do not,
-    the mart's)."""
+def _changed_snapshots(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[dt.date], list[dt.date]]:
+    """(as_of_dates whose rows differ between the carried table and the mart, those that do not)."""
 
     def fingerprint(relation: str) -> str:
         return f"SELECT as_of_date AS d, count(*) AS n, sum(hash(t)) AS h FROM {relation} t GROUP BY 1"
 
     rows = con.execute(
-        f"SELECT coalesce(old.d, new.d), old.n IS DISTINCT FROM new.n OR old.h IS DISTINCT FROM new.h, "
-        f"new.n IS NOT NULL FROM ({fingerprint(f'pub.main.{table}')}) old "
+        f"SELECT coalesce(old.d, new.d), old.n IS DISTINCT FROM new.n OR old.h IS DISTINCT FROM new.h "
+        f"FROM ({fingerprint(f'pub.main.{table}')}) old "
         f"FULL JOIN ({fingerprint(f'wh.marts.{table}')}) new ON old.d IS NOT DISTINCT FROM new.d"
     ).fetchall()
-    changed = [d for d, differs, _ in sorted(rows, key=str) if differs]
-    return changed, [d for d, differs, _ in rows if not differs], [d for d, _, in_mart in rows if in_mart]
+    return [d for d, differs in sorted(rows, key=str) if differs], [d for d, differs in rows if not differs]
 
 
 def _copy_audit_tables(
@@ -221,7 +208,7 @@ def _copy_audit_tables(
 
 def _create_latest_views(
     con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict[str, tuple[str, dict[str, str]]]
-) -> None:
+) -> dt.date | None:
     con.execute("CREATE SCHEMA pub.latest")
     for table in tables:
         con.execute(
@@ -231,6 +218,10 @@ def _create_latest_views(
         description, column_docs = docs.get(table, ("", {}))
         comment(con, f"pub.latest.{table}", "VIEW",
                  f"main.{table} at its latest as_of_date. {description}".strip(), column_docs)  # fmt: skip
+    if not tables:
+        return None
+    union = " UNION ALL ".join(f"SELECT max(as_of_date) AS d FROM pub.main.{t}" for t in tables)
+    return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -254,7 +245,7 @@ def _append_publication(
     con: duckdb.DuckDBPyConnection,
     publication: _Publication,
     row_counts: dict[str, int],
-    as_of_dates: list[dt.date | None],
+    tables: list[str],
     latest: dt.date | None,
 ) -> int:
     """Carry the earlier publications over from the file being replaced, then add this one."""
@@ -267,6 +258,12 @@ def _append_publication(
     publication_id = con.execute(
         "SELECT coalesce(max(publication_id), 0) + 1 FROM pub.main.publications"
     ).fetchone()[0]
+    as_of_union = " UNION ".join(f"SELECT as_of_date FROM pub.main.{t}" for t in tables)
+    as_of_dates = (
+        [r[0] for r in con.execute(f"SELECT DISTINCT as_of_date FROM ({as_of_union}) ORDER BY 1").fetchall()]
+        if tables
+        else []
+    )
     input_files = [
         r[0]
         for r in con.execute(

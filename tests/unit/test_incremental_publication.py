@@ -176,7 +176,7 @@ def test_publishing_after_each_change_equals_one_fresh_publication(tmp_path_fact
     fresh = folder / "fresh.duckdb"
     publish(warehouse, fresh, tables)
     assert contents(published) == contents(fresh)
-    # the dates the publication records, known from its writes: those its tables hold
+    # the dates the publication records: those its tables hold, as a fresh publication records them
     assert recorded_dates(published) == recorded_dates(fresh) == held_dates(published, tables)
 
 

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from pipelines.core.config import config_fingerprint, load_config
+from pipelines.core.months import first_day, months_between, next_month
 from pipelines.freshness.current import nothing_new, package_version, pipeline_version
 from pipelines.freshness.stale import stale_months
 from pipelines.ingest.datasets import BOOKKEEPING_DDL, create_raw_tables
@@ -130,9 +131,8 @@ def test_months_late_data_made_stale_come_with_the_answer(tmp_path):
     )
     _log(con, "contacts/late.csv", "late", late_at)
     con.close()
-    months = [f"{y}-{m:02d}" for y in range(2023, 2027) for m in range(1, 13) if (y, m) <= (2026, 10)]
-    ends = [(dt.date(int(m[:4]), int(m[5:]), 28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-            for m in months]  # fmt: skip
+    months = months_between("2023-01", "2026-10")
+    ends = [first_day(next_month(m)) - dt.timedelta(days=1) for m in months]
     con = duckdb.connect(str(published))
     con.execute(
         "CREATE TABLE publications (publication_id BIGINT, published_at TIMESTAMP, "
